@@ -1,0 +1,38 @@
+// The one list of jobs the warden knows: name, whether the config enables it,
+// its schedule, and how to run it. The daemon schedules them; `job NAME` and
+// `ctl run NAME` run one of them now.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "etcd_warden/jobs/job_context.hpp"
+#include "etcd_warden/sched/job_result.hpp"
+
+namespace etcd_warden::app {
+
+struct JobSpec {
+  std::string name;
+  std::function<bool(const config::Config&)> enabled;
+  std::function<config::Schedule(const config::Config&)> schedule;
+  std::function<Task<sched::JobResult>()> run;
+};
+
+// The jobs keep references into `context`, which must outlive them.
+class JobTable {
+ public:
+  explicit JobTable(jobs::JobContext& context);
+  ~JobTable();
+  const std::vector<JobSpec>& specs() const { return specs_; }
+  const JobSpec* find(const std::string& name) const;
+  std::string names() const;  // "status, compact, ..." for help and errors
+
+ private:
+  struct Jobs;
+  std::unique_ptr<Jobs> jobs_;
+  std::vector<JobSpec> specs_;
+};
+
+}  // namespace etcd_warden::app

@@ -1,0 +1,157 @@
+// The typed configuration. YAML is turned into this once (config/loader.hpp);
+// everything else reads these structs. Defaults live here, in one place.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "etcd_warden/util/bytes.hpp"
+
+namespace etcd_warden::config {
+
+using Duration = std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+enum class LogLevel { trace, debug, info, warn, error };
+
+// When a job runs: a fixed interval plus a random delay in [0, jitter].
+// After a failure the job is retried sooner, with exponential backoff from
+// retry_initial up to retry_max (see sched/schedule_policy.hpp).
+struct Schedule {
+  Duration every{};
+  Duration jitter{0};
+  std::optional<Duration> retry_initial;  // default: min(every, 10s)
+  std::optional<Duration> retry_max;      // default: max(30s, min(every, 5m))
+
+  bool operator==(const Schedule&) const = default;
+};
+
+struct Tls {
+  std::filesystem::path ca;    // PEM bundle that signs the members' certificates
+  std::filesystem::path cert;  // client certificate (optional, with key)
+  std::filesystem::path key;
+  std::string server_name;  // overrides the name checked in the member's certificate
+
+  bool operator==(const Tls&) const = default;
+};
+
+struct Auth {
+  std::string username;
+  std::filesystem::path password_file;  // the password itself is never in the YAML
+
+  bool operator==(const Auth&) const = default;
+};
+
+struct Etcd {
+  std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // the local member first
+  std::optional<Tls> tls;
+  std::optional<Auth> auth;
+  std::string metrics_url;  // etcd's own /metrics; empty = not scraped
+  std::filesystem::path data_dir{"/var/lib/etcd"};
+  Duration dial_timeout{5s};
+  Duration request_timeout{5s};
+  std::optional<Bytes> quota;  // overrides the quota read from etcd
+
+  bool operator==(const Etcd&) const = default;
+};
+
+struct Metrics {
+  std::string listen{"127.0.0.1:9379"};  // empty = no endpoint
+
+  bool operator==(const Metrics&) const = default;
+};
+
+struct Log {
+  LogLevel level = LogLevel::info;
+
+  bool operator==(const Log&) const = default;
+};
+
+struct Control {
+  // "system", "session", or a D-Bus address such as "unix:path=/run/x.sock".
+  std::string bus{"system"};
+
+  bool operator==(const Control&) const = default;
+};
+
+struct Coordination {
+  std::string prefix{"/etcd-warden/"};  // lock keys live below it
+  Duration lock_ttl{15s};
+
+  bool operator==(const Coordination&) const = default;
+};
+
+struct StatusJob {
+  Schedule schedule{10s, 0ms};
+
+  bool operator==(const StatusJob&) const = default;
+};
+
+enum class CompactionMode { revision, periodic };
+
+struct CompactionJob {
+  bool enabled = true;
+  CompactionMode mode = CompactionMode::revision;
+  std::uint64_t retention_revisions = 10000;  // mode revision: keep the last N revisions
+  Duration retention_period{1h};              // mode periodic: keep history of the last T
+  Schedule schedule{5min, 30s};
+
+  bool operator==(const CompactionJob&) const = default;
+};
+
+struct DefragJob {
+  bool enabled = true;
+  Bytes min_free = Bytes::mib(256);
+  double min_free_ratio = 0.3;
+  double max_quota_usage = 0.8;
+  std::string window;  // "01:00-05:00" local time; empty = any time
+  Schedule schedule{10min, 1min};
+
+  bool operator==(const DefragJob&) const = default;
+};
+
+enum class Compression { none, zstd };
+
+struct SnapshotJob {
+  bool enabled = true;
+  std::filesystem::path dir{"/var/lib/etcd-warden/snapshots"};
+  Compression compression = Compression::zstd;
+  int compression_level = 3;
+  unsigned keep_last = 14;
+  std::optional<Duration> max_age;
+  std::vector<std::filesystem::path> copy_to;
+  std::string hook;
+  Duration hook_timeout{5min};
+  Schedule schedule{6h, 10min};
+
+  bool operator==(const SnapshotJob&) const = default;
+};
+
+struct TuningJob {
+  bool enabled = true;
+  std::optional<Duration> heartbeat_interval;  // explicit values win over discovery
+  std::optional<Duration> election_timeout;
+  Schedule schedule{15min, 1min};
+
+  bool operator==(const TuningJob&) const = default;
+};
+
+struct Config {
+  Etcd etcd;
+  Metrics metrics;
+  Log log;
+  Control control;
+  Coordination coordination;
+  StatusJob status;
+  CompactionJob compaction;
+  DefragJob defrag;
+  SnapshotJob snapshot;
+  TuningJob tuning;
+
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace etcd_warden::config

@@ -1,0 +1,39 @@
+// The outcome of one etcd call: a value, or an error that names the endpoint
+// and says what went wrong in words a person can act on.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace etcd_warden::etcd {
+
+struct Error {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  std::string endpoint;  // "http://127.0.0.1:2379"
+  std::string message;   // "Status: deadline of 5s exceeded"
+  std::string to_string() const { return endpoint.empty() ? message : endpoint + ": " + message; }
+};
+
+template <class T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return value_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  T& value() { return *value_; }
+  const T& value() const { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  const Error& error() const { return error_; }
+
+ private:
+  std::optional<T> value_;
+  Error error_;
+};
+
+}  // namespace etcd_warden::etcd

@@ -1,0 +1,83 @@
+// Every metric the warden exports, named in one place (the contract in
+// DESIGN.md, "Contract: metrics"). Jobs set values through this object; the
+// Exposer serves the registry from its own threads (prometheus-cpp metrics
+// are thread-safe), so a scrape never touches the event loop.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "etcd_warden/sched/job_result.hpp"
+
+namespace etcd_warden::metrics {
+
+class WardenMetrics {
+ public:
+  WardenMetrics();
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // Job bookkeeping: runs by result, duration, last success time.
+  void job_finished(const std::string& job, sched::Outcome outcome, double seconds,
+                    double wall_now_seconds);
+
+  prometheus::Gauge& etcd_up;
+  prometheus::Gauge& member_db_size_bytes;
+  prometheus::Gauge& member_db_size_in_use_bytes;
+  prometheus::Gauge& member_quota_bytes;
+  prometheus::Gauge& member_is_leader;
+  prometheus::Gauge& paused;
+  prometheus::Family<prometheus::Gauge>& alarm_active;  // {type}
+  prometheus::Gauge& alarm(const std::string& type) { return alarm_active.Add({{"type", type}}); }
+
+  // Filled in by the later jobs. These are families, not gauges: a series
+  // appears only once a job has set it, so "no tuning yet" never reads as
+  // verdict 0 (ok) and "no snapshot yet" never as a 0-byte snapshot.
+  // Set with set(family, value[, labels]).
+  prometheus::Family<prometheus::Gauge>& snapshot_last_size_bytes;
+  prometheus::Family<prometheus::Gauge>& snapshot_last_revision;
+  prometheus::Counter& defrag_reclaimed_bytes_total;
+  prometheus::Family<prometheus::Gauge>& compaction_last_revision;
+  prometheus::Family<prometheus::Gauge>& disk_fsync_p99_seconds;  // {source}
+  prometheus::Family<prometheus::Gauge>& peer_rtt_p99_seconds;
+  prometheus::Family<prometheus::Gauge>& tuning_heartbeat_seconds;         // {kind}
+  prometheus::Family<prometheus::Gauge>& tuning_election_timeout_seconds;  // {kind}
+  prometheus::Family<prometheus::Gauge>& tuning_verdict;
+
+  static void set(prometheus::Family<prometheus::Gauge>& family, double value,
+                  const std::map<std::string, std::string>& labels = {}) {
+    family.Add(labels).Set(value);
+  }
+
+  // Creates the job's series at 0 for every result, so the first failure is
+  // an increase that alert rules can see.
+  void declare_job(const std::string& job);
+
+ private:
+  explicit WardenMetrics(std::shared_ptr<prometheus::Registry> registry);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& job_runs_total_;
+  prometheus::Family<prometheus::Histogram>& job_duration_seconds_;
+  prometheus::Family<prometheus::Gauge>& job_last_success_;
+};
+
+// The HTTP endpoint. nullptr and an error when the address cannot be bound.
+struct ExposerResult {
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string error;
+  unsigned short port = 0;
+};
+ExposerResult expose(const std::string& listen,
+                     const std::shared_ptr<prometheus::Registry>& registry);
+
+}  // namespace etcd_warden::metrics

@@ -1,0 +1,50 @@
+// What is in a snapshot directory: the snapshots we wrote (names that
+// parse_snapshot_file_name accepts, nothing else), with their sidecars, and
+// the partial files an interrupted run left behind.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "etcd_warden/sched/clock.hpp"
+#include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/sidecar.hpp"
+#include "etcd_warden/util/bytes.hpp"
+
+namespace etcd_warden::snapshot {
+
+struct SnapshotEntry {
+  std::filesystem::path path;
+  SnapshotName name;
+  Bytes file_bytes;
+  sched::WallTime mtime;
+  std::optional<SnapshotInfo> info;  // the sidecar, when present and readable
+  // Why the snapshot does not count as verified: sidecar missing, unreadable,
+  // or describing another file (name, size or revision differ). Empty if verified.
+  std::string problem;
+
+  // The sidecar is written only after finish() checked the trailer, so a
+  // sidecar that matches the file marks a verified snapshot.
+  bool verified() const { return info.has_value() && problem.empty(); }
+};
+
+// Newest first (time taken, then revision). A missing directory is an empty
+// list; an unreadable one is an error (so retention never acts on half a list).
+std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
+    const std::filesystem::path& dir);
+
+// ".<snapshot or sidecar name>.partial" files that no running writer holds
+// (writers keep an flock on theirs). Best effort: an unreadable dir gives none.
+std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& dir);
+
+struct CleanupResult {
+  std::vector<std::filesystem::path> removed;
+  std::vector<std::string> errors;  // one line each, naming the path
+};
+// For start-up: removes what stale_partials finds.
+CleanupResult remove_stale_partials(const std::filesystem::path& dir);
+
+}  // namespace etcd_warden::snapshot

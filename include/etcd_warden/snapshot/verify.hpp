@@ -1,0 +1,35 @@
+// Integrity check of a snapshot file on disk, plain or zstd-compressed
+// (recognised by the zstd magic number, not by the name): the database must be
+// followed by etcd's 32-byte sha256 trailer, and the trailer must match. This is
+// the check `etcdctl snapshot restore` does, run before anyone needs the file.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "etcd_warden/util/bytes.hpp"
+
+namespace etcd_warden::snapshot {
+
+struct VerifyResult {
+  bool ok = false;
+  // "<path>: truncated: ...", "<path>: sha256 trailer mismatch: file says X,
+  // content hashes to Y", "<path>: zstd: <reason>", or an open/read error.
+  std::string error;
+  Bytes db_bytes;      // database bytes (decompressed, trailer excluded)
+  std::string sha256;  // hex sha256 of the database content
+  bool compressed = false;
+  Bytes file_bytes;  // size on disk
+};
+
+// Streams through the file with flat memory. Never throws for a bad file.
+VerifyResult verify_file(const std::filesystem::path& file);
+
+// Writes the plain snapshot (database + trailer, what etcdctl reads) to `out`,
+// created exclusively with mode 0600 and fsynced. The trailer is checked on the
+// way; on any error `out` is removed. Returns the error, or nullopt.
+std::optional<std::string> decompress_to(const std::filesystem::path& in,
+                                         const std::filesystem::path& out);
+
+}  // namespace etcd_warden::snapshot

@@ -1,0 +1,30 @@
+// A byte count that says what it is. Sizes in config, metrics and logs use it
+// instead of bare integers; to_string() prints the human form used in logs.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string>
+
+namespace etcd_warden {
+
+struct Bytes {
+  std::uint64_t value = 0;
+
+  constexpr Bytes() = default;
+  constexpr explicit Bytes(std::uint64_t v) : value(v) {}
+  constexpr auto operator<=>(const Bytes&) const = default;
+  constexpr Bytes operator+(Bytes o) const { return Bytes{value + o.value}; }
+  // Saturates at zero: "free = size - in_use" must never wrap.
+  constexpr Bytes operator-(Bytes o) const { return Bytes{value > o.value ? value - o.value : 0}; }
+  constexpr double as_double() const { return static_cast<double>(value); }
+
+  static constexpr Bytes kib(std::uint64_t n) { return Bytes{n << 10}; }
+  static constexpr Bytes mib(std::uint64_t n) { return Bytes{n << 20}; }
+  static constexpr Bytes gib(std::uint64_t n) { return Bytes{n << 30}; }
+};
+
+// "312MiB", "1.5GiB", "900B": binary units, at most one decimal.
+std::string to_string(Bytes b);
+
+}  // namespace etcd_warden

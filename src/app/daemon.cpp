@@ -1,0 +1,249 @@
+#include "etcd_warden/app/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "etcd_warden/app/build_info.hpp"
+#include "etcd_warden/config/loader.hpp"
+#include "etcd_warden/config/units.hpp"
+#include "etcd_warden/systemd/logging.hpp"
+
+namespace etcd_warden::app {
+
+namespace {
+
+// Long enough for a running status poll or lock release to finish; short
+// enough that systemd's stop (TimeoutStopSec) is never reached.
+constexpr auto kShutdownGrace = std::chrono::seconds(4);
+
+double unix_seconds(sched::WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Daemon::Daemon(std::shared_ptr<const config::Config> config, std::filesystem::path config_path)
+    : config_path_(std::move(config_path)),
+      runtime_(std::move(config)),
+      scheduler_(runtime_.io.get_executor(), runtime_.clock, runtime_.random,
+                 [this](const std::string& n, const sched::JobResult& r,
+                        std::chrono::nanoseconds t) { on_job_finished(n, r, t); }),
+      signals_(runtime_.io, SIGTERM, SIGINT, SIGHUP),
+      watchdog_timer_(runtime_.io),
+      pause_timer_(runtime_.io),
+      shutdown_timer_(runtime_.io) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  const auto& cfg = *runtime_.context.config;
+  if (!cfg.metrics.listen.empty()) {
+    auto exposed = metrics::expose(cfg.metrics.listen, runtime_.metrics.registry());
+    if (!exposed.exposer) {
+      spdlog::error("{}", exposed.error);
+      return 1;
+    }
+    exposer_ = std::move(exposed.exposer);
+    exposer_listen_ = cfg.metrics.listen;
+    spdlog::info("metrics listening on {} (port {})", cfg.metrics.listen, exposed.port);
+  }
+
+  for (const auto& spec : runtime_.jobs.specs()) {
+    runtime_.metrics.declare_job(spec.name);
+    scheduler_.add(spec.name, spec.schedule(cfg), spec.run);
+    scheduler_.set_enabled(spec.name, spec.enabled(cfg));
+  }
+  scheduler_.start();
+  wait_for_signals();
+  if (auto interval = systemd::Notifier::watchdog_interval()) start_watchdog(*interval);
+
+  spdlog::info("etcd-warden {} started config={} endpoints={} jobs={}", build::kVersion,
+               config_path_.string(), cfg.etcd.endpoints.size(), runtime_.jobs.names());
+  refresh_status();
+  notifier_.ready();
+
+  runtime_.io.run();
+  spdlog::info("etcd-warden stopped");
+  return 0;
+}
+
+void Daemon::wait_for_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      reload();
+      wait_for_signals();
+    } else {
+      shutdown();
+    }
+  });
+}
+
+void Daemon::start_watchdog(std::chrono::microseconds interval) {
+  // Half the interval, as sd_watchdog_enabled(3) advises. The ping comes from
+  // the loop itself, so a blocked loop means no ping and systemd restarts us.
+  watchdog_timer_.expires_after(interval / 2);
+  watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    notifier_.watchdog();
+    start_watchdog(interval);
+  });
+}
+
+void Daemon::on_job_finished(const std::string& name, const sched::JobResult& result,
+                             std::chrono::nanoseconds took) {
+  const auto now = runtime_.clock.wall_now();
+  const double seconds = std::chrono::duration<double>(took).count();
+  runtime_.metrics.job_finished(name, result.outcome, seconds, unix_seconds(now));
+
+  auto& record = runtime_.board.jobs[name];
+  const bool changed = record.outcome != result.outcome || record.summary != result.summary;
+  const bool first = record.finished_at == sched::WallTime{};
+  record.outcome = result.outcome;
+  record.summary = result.summary;
+  record.finished_at = now;
+  record.seconds = seconds;
+  record.consecutive_failures =
+      result.outcome == sched::Outcome::failure ? record.consecutive_failures + 1 : 0;
+  if (result.outcome == sched::Outcome::success) record.last_success = now;
+
+  // The status job polls often and reports its own state changes; other jobs
+  // are rare and each run is an event worth a line.
+  if (name != "status" || (changed && result.outcome != sched::Outcome::success && !first)) {
+    const auto level =
+        result.outcome == sched::Outcome::failure ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(level, "job={} result={} took={:.3f}s {}", name, sched::to_string(result.outcome),
+                seconds, result.summary);
+  }
+  refresh_status();
+}
+
+void Daemon::refresh_status() {
+  notifier_.status(status::format_status_line(runtime_.board, runtime_.clock.wall_now()));
+}
+
+void Daemon::reload() {
+  notifier_.reloading();
+  spdlog::info("reload requested config={}", config_path_.string());
+  auto loaded = config::load_file(config_path_);
+  std::string problem;
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) spdlog::error("{}", e.to_string());
+    problem = loaded.errors.front().to_string();
+    if (loaded.errors.size() > 1)
+      problem += " (+" + std::to_string(loaded.errors.size() - 1) + " more)";
+  } else {
+    apply(std::make_shared<const config::Config>(std::move(*loaded.config)), problem);
+  }
+  if (problem.empty()) {
+    spdlog::info("reload done");
+  } else {
+    spdlog::error("reload failed, keeping the previous configuration: {}", problem);
+  }
+  runtime_.board.config_problem = problem;
+  refresh_status();
+  notifier_.ready();
+}
+
+bool Daemon::apply(std::shared_ptr<const config::Config> next, std::string& problem) {
+  const auto& previous = *runtime_.context.config;
+  std::shared_ptr<etcd::Client> client = runtime_.context.etcd;
+  if (!(next->etcd == previous.etcd)) {
+    auto made = etcd::Client::create(next->etcd, runtime_.io.get_executor());
+    if (auto* error = std::get_if<std::string>(&made)) {
+      problem = *error;
+      return false;
+    }
+    client = std::get<std::shared_ptr<etcd::Client>>(made);
+  }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (next->metrics.listen != exposer_listen_) {
+    exposer_
+        .reset();  // free the old address first: the new one may be the same port on another host
+    if (!next->metrics.listen.empty()) {
+      auto exposed = metrics::expose(next->metrics.listen, runtime_.metrics.registry());
+      if (!exposed.exposer) {
+        problem = exposed.error;
+        // Put the old endpoint back so the warden stays observable.
+        auto back = metrics::expose(exposer_listen_, runtime_.metrics.registry());
+        exposer_ = std::move(back.exposer);
+        return false;
+      }
+      exposer_ = std::move(exposed.exposer);
+    }
+    exposer_listen_ = next->metrics.listen;
+  }
+  runtime_.context.etcd = std::move(client);
+  runtime_.context.config = next;
+  systemd::set_log_level(next->log.level);
+  for (const auto& spec : runtime_.jobs.specs()) {
+    scheduler_.reschedule(spec.name, spec.schedule(*next));
+    scheduler_.set_enabled(spec.name, spec.enabled(*next));
+  }
+  return true;
+}
+
+void Daemon::pause(std::optional<config::Duration> duration) {
+  scheduler_.set_paused(true);
+  runtime_.board.paused = true;
+  runtime_.metrics.paused.Set(1);
+  pause_timer_.cancel();
+  if (duration) {
+    runtime_.board.paused_until = runtime_.clock.wall_now() + *duration;
+    pause_timer_.expires_after(*duration);
+    pause_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) resume();
+    });
+  } else {
+    runtime_.board.paused_until.reset();
+  }
+  spdlog::info("maintenance paused{}",
+               duration ? " for " + config::format_duration(*duration) : "");
+  refresh_status();
+}
+
+void Daemon::resume() {
+  pause_timer_.cancel();
+  scheduler_.set_paused(false);
+  runtime_.board.paused = false;
+  runtime_.board.paused_until.reset();
+  runtime_.metrics.paused.Set(0);
+  spdlog::info("maintenance resumed");
+  refresh_status();
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  notifier_.stopping();
+  spdlog::info("stopping: no new runs; cancelling etcd calls in flight");
+  scheduler_.stop();
+  runtime_.context.etcd->cancel_all();
+  signals_.cancel();
+  watchdog_timer_.cancel();
+  pause_timer_.cancel();
+  // Running jobs see their calls cancelled and clean up (a partial snapshot is
+  // removed, a lock's lease revoked). If one still hangs, stop the loop anyway.
+  shutdown_timer_.expires_after(kShutdownGrace);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (!scheduler_.idle())
+      spdlog::warn("stopping: a job did not finish within {}s; leaving it", kShutdownGrace.count());
+    runtime_.io.stop();
+  });
+  // When everything else is done, only the grace timer keeps the loop alive.
+  asio::co_spawn(
+      runtime_.io,
+      [this]() -> Task<void> {
+        asio::steady_timer poll(runtime_.io);
+        while (!scheduler_.idle() || runtime_.context.etcd->in_flight() > 0) {
+          poll.expires_after(std::chrono::milliseconds(20));
+          co_await poll.async_wait(asio::use_awaitable);
+        }
+        shutdown_timer_.cancel();
+      },
+      asio::detached);
+}
+
+}  // namespace etcd_warden::app

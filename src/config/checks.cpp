@@ -1,0 +1,67 @@
+#include "checks.hpp"
+
+#include <charconv>
+#include <optional>
+
+namespace etcd_warden::config::detail {
+namespace {
+
+// The whole text as a number in [0, max]; digits only.
+std::optional<unsigned> number(std::string_view text, unsigned max) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || value > max) return std::nullopt;
+  return value;
+}
+
+// "HH:MM" as minutes after midnight.
+std::optional<unsigned> clock_time(std::string_view text) {
+  if (text.size() != 5 || text[2] != ':') return std::nullopt;
+  const auto hours = number(text.substr(0, 2), 23);
+  const auto minutes = number(text.substr(3, 2), 59);
+  if (!hours || !minutes) return std::nullopt;
+  return *hours * 60 + *minutes;
+}
+
+bool is_host(std::string_view host) {
+  if (host.starts_with('[')) return host.size() > 2 && host.ends_with(']');
+  // A bare IPv6 address is ambiguous with the port: it needs brackets.
+  return !host.empty() && host.find(':') == std::string_view::npos &&
+         host.find('/') == std::string_view::npos;
+}
+
+}  // namespace
+
+bool is_host_port(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  return is_host(text.substr(0, colon)) && number(text.substr(colon + 1), 65535).has_value();
+}
+
+bool is_http_url(std::string_view text) {
+  std::string_view rest;
+  if (text.starts_with("https://")) {
+    rest = text.substr(8);
+  } else if (text.starts_with("http://")) {
+    rest = text.substr(7);
+  } else {
+    return false;
+  }
+  const auto authority = rest.substr(0, rest.find('/'));
+  if (is_host_port(authority)) return true;
+  return is_host(authority);
+}
+
+bool is_time_window(std::string_view text) {
+  if (text.size() != 11 || text[5] != '-') return false;
+  const auto start = clock_time(text.substr(0, 5));
+  const auto end = clock_time(text.substr(6, 5));
+  return start && end && *start != *end;
+}
+
+bool is_bus(std::string_view text) {
+  return text == "system" || text == "session" || text.find('=') != std::string_view::npos;
+}
+
+}  // namespace etcd_warden::config::detail

@@ -1,0 +1,124 @@
+#include "etcd_warden/config/loader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "sections.hpp"
+#include "yaml_reader.hpp"
+
+namespace etcd_warden::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Relative paths in the file mean "next to this file", whatever the daemon's
+// working directory is (systemd starts it in /).
+void resolve(fs::path& p, const fs::path& base) {
+  if (!p.empty() && p.is_relative()) p = (base / p).lexically_normal();
+}
+
+void resolve_paths(Config& c, const fs::path& base) {
+  if (base.empty()) return;
+  if (c.etcd.tls) {
+    resolve(c.etcd.tls->ca, base);
+    resolve(c.etcd.tls->cert, base);
+    resolve(c.etcd.tls->key, base);
+  }
+  if (c.etcd.auth) resolve(c.etcd.auth->password_file, base);
+  resolve(c.etcd.data_dir, base);
+  resolve(c.snapshot.dir, base);
+  for (auto& dir : c.snapshot.copy_to) resolve(dir, base);
+}
+
+// Parses the text into one YAML document; a syntax error is reported with
+// yaml-cpp's position. An empty file has no document and reads as null.
+std::optional<YAML::Node> parse(std::string_view yaml, detail::ErrorSink& errors) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    errors.add(e.mark, "invalid YAML: " + e.msg);
+    return std::nullopt;
+  }
+  for (std::size_t i = 1; i < docs.size(); ++i) {
+    // A trailing "---" makes an empty document: harmless.
+    if (!docs[i].IsNull()) {
+      errors.add(docs[i].Mark(), "expected one YAML document, found another one here");
+      break;
+    }
+  }
+  return docs.empty() ? YAML::Node() : docs.front();
+}
+
+LoadResult load(std::string_view yaml, const std::string& name, const fs::path& base) {
+  detail::ErrorSink errors(name);
+  auto root = parse(yaml, errors);
+  if (!root) return LoadResult{std::nullopt, errors.take()};
+  Config c;
+  try {
+    c = detail::read_config(*root, errors);
+  } catch (const YAML::Exception& e) {
+    // Not expected: the readers check node types before use. Bad input must
+    // still be an error message, never a crash.
+    errors.add(e.mark, e.msg);
+  }
+  if (!errors.empty()) return LoadResult{std::nullopt, errors.take()};
+  resolve_paths(c, base);
+  return LoadResult{std::move(c), {}};
+}
+
+// The whole file, or the errno of what failed. POSIX calls rather than
+// iostreams because they report errno reliably (EISDIR, EACCES, ENOENT).
+std::optional<std::string> read_all(const fs::path& path, int& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = errno;
+    return std::nullopt;
+  }
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = errno;
+      ::close(fd);
+      return std::nullopt;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+LoadResult load_file(const fs::path& path) {
+  int error = 0;
+  const auto text = read_all(path, error);
+  if (!text) {
+    return LoadResult{
+        std::nullopt,
+        {ConfigError{path.string(), 0, 0,
+                     "cannot read the config file: " + std::generic_category().message(error)}}};
+  }
+  std::error_code ec;
+  auto absolute = fs::absolute(path, ec);
+  if (ec) absolute = path;
+  return load(*text, path.string(), absolute.parent_path());
+}
+
+LoadResult load_string(std::string_view yaml, const std::string& name) {
+  return load(yaml, name, fs::path(name).parent_path());
+}
+
+}  // namespace etcd_warden::config

@@ -1,0 +1,196 @@
+// render(): the effective config as YAML for `check-config` and for people
+// comparing what the daemon runs with what they meant to write.
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "etcd_warden/config/loader.hpp"
+#include "etcd_warden/config/units.hpp"
+#include "names.hpp"
+
+namespace etcd_warden::config {
+namespace {
+
+// Durations, sizes, numbers, booleans and enum names: plain scalars.
+void plain(YAML::Emitter& out, std::string_view key, const std::string& value) {
+  out << YAML::Key << std::string(key) << YAML::Value << value;
+}
+
+// Free text and paths are always quoted, so that a value such as "~",
+// "true" or "" reads back as the same string.
+void text(YAML::Emitter& out, std::string_view key, const std::string& value) {
+  out << YAML::Key << std::string(key) << YAML::Value << YAML::DoubleQuoted << value;
+}
+
+// An unset optional: null, which the loader reads back as unset, with a
+// comment saying what applies instead.
+void unset(YAML::Emitter& out, std::string_view key, const std::string& meaning) {
+  out << YAML::Key << std::string(key) << YAML::Value << YAML::Null << YAML::Comment(meaning);
+}
+
+void duration(YAML::Emitter& out, std::string_view key, const std::optional<Duration>& d,
+              const std::string& meaning) {
+  if (d) {
+    plain(out, key, format_duration(*d));
+  } else {
+    unset(out, key, meaning);
+  }
+}
+
+std::string boolean(bool b) {
+  return b ? "true" : "false";
+}
+
+// Shortest text that reads back as the same double.
+std::string number(double d) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, end);
+}
+
+void string_list(YAML::Emitter& out, std::string_view key, const std::vector<std::string>& items) {
+  out << YAML::Key << std::string(key) << YAML::Value;
+  if (items.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const auto& item : items) out << YAML::DoubleQuoted << item;
+  out << YAML::EndSeq;
+}
+
+std::vector<std::string> path_strings(const std::vector<std::filesystem::path>& paths) {
+  return {paths.begin(), paths.end()};
+}
+
+void schedule(YAML::Emitter& out, const Schedule& s) {
+  plain(out, "every", format_duration(s.every));
+  plain(out, "jitter", format_duration(s.jitter));
+  duration(out, "retry_initial", s.retry_initial, "default: min(every, 10s)");
+  duration(out, "retry_max", s.retry_max, "default: max(30s, min(every, 5m))");
+}
+
+void tls(YAML::Emitter& out, const std::optional<Tls>& t) {
+  if (!t) {
+    unset(out, "tls", "not set: https endpoints use the system's CA roots");
+    return;
+  }
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  text(out, "ca", t->ca.string());
+  text(out, "cert", t->cert.string());
+  text(out, "key", t->key.string());
+  text(out, "server_name", t->server_name);
+  out << YAML::EndMap;
+}
+
+// The password stays in its file; only where that file is gets printed.
+void auth(YAML::Emitter& out, const std::optional<Auth>& a) {
+  if (!a) {
+    unset(out, "auth", "not set: no etcd authentication");
+    return;
+  }
+  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+  text(out, "username", a->username);
+  text(out, "password_file", a->password_file.string());
+  out << YAML::EndMap;
+}
+
+void etcd(YAML::Emitter& out, const Etcd& e) {
+  out << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap;
+  string_list(out, "endpoints", e.endpoints);
+  tls(out, e.tls);
+  auth(out, e.auth);
+  text(out, "metrics_url", e.metrics_url);
+  text(out, "data_dir", e.data_dir.string());
+  plain(out, "dial_timeout", format_duration(e.dial_timeout));
+  plain(out, "request_timeout", format_duration(e.request_timeout));
+  if (e.quota) {
+    plain(out, "quota", format_size(*e.quota));
+  } else {
+    unset(out, "quota", "not set: the quota etcd reports");
+  }
+  out << YAML::EndMap;
+}
+
+void small_sections(YAML::Emitter& out, const Config& c) {
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  text(out, "listen", c.metrics.listen);
+  out << YAML::EndMap;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  plain(out, "level", std::string(detail::name_of(detail::kLogLevels, c.log.level)));
+  out << YAML::EndMap;
+  out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
+  text(out, "bus", c.control.bus);
+  out << YAML::EndMap;
+  out << YAML::Key << "coordination" << YAML::Value << YAML::BeginMap;
+  text(out, "prefix", c.coordination.prefix);
+  plain(out, "lock_ttl", format_duration(c.coordination.lock_ttl));
+  out << YAML::EndMap;
+  out << YAML::Key << "status" << YAML::Value << YAML::BeginMap;
+  schedule(out, c.status.schedule);
+  out << YAML::EndMap;
+}
+
+void compaction(YAML::Emitter& out, const CompactionJob& j) {
+  out << YAML::Key << "compaction" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  plain(out, "mode", std::string(detail::name_of(detail::kCompactionModes, j.mode)));
+  // One key, read by mode: a revision count or a time span.
+  if (j.mode == CompactionMode::revision) {
+    plain(out, "retention", std::to_string(j.retention_revisions));
+  } else {
+    plain(out, "retention", format_duration(j.retention_period));
+  }
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
+void defrag(YAML::Emitter& out, const DefragJob& j) {
+  out << YAML::Key << "defrag" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  plain(out, "min_free", format_size(j.min_free));
+  plain(out, "min_free_ratio", number(j.min_free_ratio));
+  plain(out, "max_quota_usage", number(j.max_quota_usage));
+  text(out, "window", j.window);
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
+void snapshot(YAML::Emitter& out, const SnapshotJob& j) {
+  out << YAML::Key << "snapshot" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  text(out, "dir", j.dir.string());
+  plain(out, "compression", std::string(detail::name_of(detail::kCompressions, j.compression)));
+  plain(out, "compression_level", std::to_string(j.compression_level));
+  plain(out, "keep_last", std::to_string(j.keep_last));
+  duration(out, "max_age", j.max_age, "not set: only keep_last limits how many are kept");
+  string_list(out, "copy_to", path_strings(j.copy_to));
+  text(out, "hook", j.hook);
+  plain(out, "hook_timeout", format_duration(j.hook_timeout));
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
+void tuning(YAML::Emitter& out, const TuningJob& j) {
+  out << YAML::Key << "tuning" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  duration(out, "heartbeat_interval", j.heartbeat_interval, "not set: read from the member");
+  duration(out, "election_timeout", j.election_timeout, "not set: read from the member");
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string render(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  etcd(out, c.etcd);
+  small_sections(out, c);
+  compaction(out, c.compaction);
+  defrag(out, c.defrag);
+  snapshot(out, c.snapshot);
+  tuning(out, c.tuning);
+  out << YAML::EndMap;
+  return std::string("# etcd-warden effective configuration: every setting, defaults included\n") +
+         out.c_str() + "\n";
+}
+
+}  // namespace etcd_warden::config

@@ -1,0 +1,252 @@
+#include "etcd_warden/etcd/client.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "etcd_warden/config/units.hpp"
+
+namespace etcd_warden::etcd {
+
+namespace {
+
+// Reads a whole PEM or secret file; the error names the file and the reason.
+std::variant<std::string, std::string> read_file(const std::filesystem::path& path,
+                                                 std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::variant<std::string, std::string>(
+        std::in_place_index<1>,
+        std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+  }
+  std::ostringstream body;
+  body << in.rdbuf();
+  return std::variant<std::string, std::string>(std::in_place_index<0>, body.str());
+}
+
+std::string trim_newlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string describe_timeout(config::Duration d) {
+  return config::format_duration(d);
+}
+
+std::string describe_failure(std::string_view what, const grpc::Status& status,
+                             config::Duration timeout) {
+  std::string out(what);
+  out += ": ";
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      out += "no answer within " + describe_timeout(timeout);
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+      out += "unreachable (" + status.error_message() + ")";
+      break;
+    case grpc::StatusCode::CANCELLED:
+      out += "cancelled";
+      break;
+    default:
+      out += status.error_message();
+      break;
+  }
+  return out;
+}
+
+std::variant<std::shared_ptr<Client>, std::string> Client::create(const config::Etcd& cfg,
+                                                                  asio::any_io_executor executor) {
+  using Out = std::variant<std::shared_ptr<Client>, std::string>;
+  if (cfg.endpoints.empty())
+    return Out(std::in_place_index<1>, "etcd.endpoints: no endpoint configured");
+  std::shared_ptr<Client> client(new Client(cfg, std::move(executor)));
+
+  grpc::SslCredentialsOptions ssl;
+  if (cfg.tls) {
+    if (!cfg.tls->ca.empty()) {
+      auto ca = read_file(cfg.tls->ca, "etcd.tls.ca");
+      if (ca.index() == 1) return Out(std::in_place_index<1>, std::get<1>(ca));
+      ssl.pem_root_certs = std::get<0>(ca);
+    }
+    if (!cfg.tls->cert.empty()) {
+      auto cert = read_file(cfg.tls->cert, "etcd.tls.cert");
+      if (cert.index() == 1) return Out(std::in_place_index<1>, std::get<1>(cert));
+      auto key = read_file(cfg.tls->key, "etcd.tls.key");
+      if (key.index() == 1) return Out(std::in_place_index<1>, std::get<1>(key));
+      ssl.pem_cert_chain = std::get<0>(cert);
+      ssl.pem_private_key = std::get<0>(key);
+    }
+    if (!cfg.tls->server_name.empty())
+      client->channel_args_.SetSslTargetNameOverride(cfg.tls->server_name);
+  }
+  client->tls_credentials_ = grpc::SslCredentials(ssl);
+
+  if (cfg.auth) {
+    auto password = read_file(cfg.auth->password_file, "etcd.auth.password_file");
+    if (password.index() == 1) return Out(std::in_place_index<1>, std::get<1>(password));
+    client->password_ = trim_newlines(std::get<0>(password));
+  }
+
+  // Reconnect quickly once a member is back (gRPC's default backoff grows to
+  // 120 s, which would leave the warden blind long after etcd recovered).
+  auto& args = client->channel_args_;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(
+                  std::max<config::Duration>(cfg.dial_timeout, std::chrono::seconds(1)).count()));
+  args.SetMaxReceiveMessageSize(-1);  // snapshot chunks and large ranges
+  for (const auto& url : cfg.endpoints) {
+    auto found = client->stubs_for(url);
+    if (auto* error = std::get_if<std::string>(&found)) return Out(std::in_place_index<1>, *error);
+  }
+  return Out(std::in_place_index<0>, std::move(client));
+}
+
+std::variant<Stubs*, std::string> Client::stubs_for(const std::string& url) {
+  if (auto it = stubs_.find(url); it != stubs_.end()) return it->second.get();
+  auto endpoint = parse_endpoint(url);
+  if (!endpoint) return "bad endpoint '" + url + "' (expected http(s)://host:port)";
+  auto credentials = endpoint->tls ? tls_credentials_ : grpc::InsecureChannelCredentials();
+  auto stubs = std::make_unique<Stubs>();
+  stubs->url = url;
+  stubs->channel = grpc::CreateCustomChannel(endpoint->target, credentials, channel_args_);
+  stubs->kv = pb::KV::NewStub(stubs->channel);
+  stubs->lease = pb::Lease::NewStub(stubs->channel);
+  stubs->cluster = pb::Cluster::NewStub(stubs->channel);
+  stubs->maintenance = pb::Maintenance::NewStub(stubs->channel);
+  stubs->auth = pb::Auth::NewStub(stubs->channel);
+  stubs->lock = v3lockpb::Lock::NewStub(stubs->channel);
+  Stubs* raw = stubs.get();
+  stubs_.emplace(url, std::move(stubs));
+  return raw;
+}
+
+void Client::cancel_all() {
+  for (auto* context : in_flight_) context->TryCancel();
+}
+
+bool Client::is_token_error(const grpc::Status& status) {
+  return status.error_message().find("invalid auth token") != std::string::npos ||
+         status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+}
+
+Task<Result<std::string>> Client::token(std::string url) {
+  if (!token_.empty()) co_return token_;
+  auto found = stubs_for(url);
+  if (auto* error = std::get_if<std::string>(&found)) {
+    co_return Error{grpc::StatusCode::INVALID_ARGUMENT, url, *error};
+  }
+  Stubs& stubs = *std::get<Stubs*>(found);
+  auto context = std::make_shared<grpc::ClientContext>();
+  auto request = std::make_shared<pb::AuthenticateRequest>();
+  auto response = std::make_shared<pb::AuthenticateResponse>();
+  request->set_name(cfg_.auth->username);
+  request->set_password(password_);
+  context->set_deadline(std::chrono::system_clock::now() + cfg_.request_timeout);
+  in_flight_.insert(context.get());
+  auto start = [&](auto done) {
+    stubs.auth->async()->Authenticate(
+        context.get(), request.get(), response.get(),
+        [context, request, response, done](grpc::Status s) { done(std::move(s)); });
+  };
+  auto op = await_grpc(executor_, std::move(start));
+  grpc::Status status = co_await std::move(op);
+  in_flight_.erase(context.get());
+  if (!status.ok()) {
+    // The message comes from etcd ("authentication failed, invalid user ID or
+    // password"); it never contains the password.
+    co_return Error{status.error_code(), url,
+                    describe_failure("Authenticate", status, cfg_.request_timeout)};
+  }
+  token_ = response->token();
+  co_return token_;
+}
+
+// --- One line per RPC: the stub method and a name for error messages.
+
+#define WARDEN_ASYNC(service, rpc)                                             \
+  [](Stubs& s, grpc::ClientContext* c, const auto* req, auto* resp, auto cb) { \
+    s.service->async()->rpc(c, req, resp, std::move(cb));                      \
+  }
+
+Task<Result<pb::StatusResponse>> Client::status(std::string url) {
+  return unary<pb::StatusResponse>(std::move(url), "Status", pb::StatusRequest{},
+                                   cfg_.request_timeout, WARDEN_ASYNC(maintenance, Status));
+}
+
+Task<Result<pb::MemberListResponse>> Client::member_list() {
+  Error last;
+  for (const auto& url : cfg_.endpoints) {
+    auto op =
+        unary<pb::MemberListResponse>(url, "MemberList", pb::MemberListRequest{},
+                                      cfg_.request_timeout, WARDEN_ASYNC(cluster, MemberList));
+    auto r = co_await std::move(op);
+    if (r) co_return r;
+    last = r.error();
+  }
+  co_return last;
+}
+
+Task<Result<pb::AlarmResponse>> Client::alarms() {
+  pb::AlarmRequest request;
+  request.set_action(pb::AlarmRequest::GET);
+  return alarm(std::move(request));
+}
+
+Task<Result<pb::AlarmResponse>> Client::alarm(pb::AlarmRequest request) {
+  return unary<pb::AlarmResponse>(local_url(), "Alarm", std::move(request), cfg_.request_timeout,
+                                  WARDEN_ASYNC(maintenance, Alarm));
+}
+
+Task<Result<pb::RangeResponse>> Client::range(pb::RangeRequest request) {
+  return unary<pb::RangeResponse>(local_url(), "Range", std::move(request), cfg_.request_timeout,
+                                  WARDEN_ASYNC(kv, Range));
+}
+
+Task<Result<pb::PutResponse>> Client::put(pb::PutRequest request) {
+  return unary<pb::PutResponse>(local_url(), "Put", std::move(request), cfg_.request_timeout,
+                                WARDEN_ASYNC(kv, Put));
+}
+
+Task<Result<pb::TxnResponse>> Client::txn(pb::TxnRequest request) {
+  return unary<pb::TxnResponse>(local_url(), "Txn", std::move(request), cfg_.request_timeout,
+                                WARDEN_ASYNC(kv, Txn));
+}
+
+Task<Result<pb::CompactionResponse>> Client::compact(pb::CompactionRequest request) {
+  return unary<pb::CompactionResponse>(local_url(), "Compact", std::move(request),
+                                       cfg_.request_timeout, WARDEN_ASYNC(kv, Compact));
+}
+
+Task<Result<pb::DefragmentResponse>> Client::defragment(std::string url, config::Duration timeout) {
+  return unary<pb::DefragmentResponse>(std::move(url), "Defragment", pb::DefragmentRequest{},
+                                       timeout, WARDEN_ASYNC(maintenance, Defragment));
+}
+
+Task<Result<pb::MoveLeaderResponse>> Client::move_leader(std::string leader_url,
+                                                         std::uint64_t target_id) {
+  pb::MoveLeaderRequest request;
+  request.set_targetid(target_id);
+  return unary<pb::MoveLeaderResponse>(std::move(leader_url), "MoveLeader", std::move(request),
+                                       cfg_.request_timeout, WARDEN_ASYNC(maintenance, MoveLeader));
+}
+
+Task<Result<pb::LeaseGrantResponse>> Client::lease_grant(std::chrono::seconds ttl) {
+  pb::LeaseGrantRequest request;
+  request.set_ttl(ttl.count());
+  return unary<pb::LeaseGrantResponse>(local_url(), "LeaseGrant", std::move(request),
+                                       cfg_.request_timeout, WARDEN_ASYNC(lease, LeaseGrant));
+}
+
+Task<Result<pb::LeaseRevokeResponse>> Client::lease_revoke(std::int64_t id) {
+  pb::LeaseRevokeRequest request;
+  request.set_id(id);
+  return unary<pb::LeaseRevokeResponse>(local_url(), "LeaseRevoke", std::move(request),
+                                        cfg_.request_timeout, WARDEN_ASYNC(lease, LeaseRevoke));
+}
+
+#undef WARDEN_ASYNC
+
+}  // namespace etcd_warden::etcd

@@ -1,0 +1,178 @@
+#include "etcd_warden/jobs/status_job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "etcd_warden/net/http_get.hpp"
+#include "etcd_warden/net/prom_text.hpp"
+
+namespace etcd_warden::jobs {
+
+namespace {
+
+std::string alarm_name(etcdserverpb::AlarmType type) {
+  switch (type) {
+    case etcdserverpb::NOSPACE:
+      return "NOSPACE";
+    case etcdserverpb::CORRUPT:
+      return "CORRUPT";
+    default:
+      return "NONE";
+  }
+}
+
+std::string hex_id(std::uint64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::string alarms_text(const std::vector<status::Alarm>& alarms) {
+  std::string out;
+  for (const auto& a : alarms) out += (out.empty() ? "" : ",") + a.type + "@" + hex_id(a.member_id);
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Task<sched::JobResult> StatusJob::run() {
+  auto config = context_.config;
+  auto etcd = context_.etcd;
+  const status::MemberStatus previous = context_.board.member;
+  status::MemberStatus member;
+  member.polled = true;
+  member.endpoint = etcd->local_url();
+
+  auto st = co_await etcd->status();
+  if (!st) {
+    member.up = false;
+    member.error = st.error().to_string();
+    member.down_since =
+        previous.up || !previous.down_since ? context_.clock.wall_now() : previous.down_since;
+    // Keep the last known identity so the status line still says who is down.
+    member.name = previous.name;
+    member.member_id = previous.member_id;
+    context_.board.member = member;
+    publish(previous);
+    co_return sched::JobResult::failure("etcd unreachable: " + member.error);
+  }
+
+  member.up = true;
+  member.member_id = st->header().member_id();
+  member.cluster_id = st->header().cluster_id();
+  member.revision = st->header().revision();
+  member.leader_id = st->leader();
+  member.version = st->version();
+  member.db_size = Bytes{static_cast<std::uint64_t>(std::max<std::int64_t>(0, st->dbsize()))};
+  // etcd 3.3 and older have no dbSizeInUse; treat the whole file as in use.
+  member.db_in_use =
+      st->dbsizeinuse() > 0 ? Bytes{static_cast<std::uint64_t>(st->dbsizeinuse())} : member.db_size;
+  member.raft_index = st->raftindex();
+  member.raft_term = st->raftterm();
+  member.is_learner = st->islearner();
+
+  std::string partial;  // what we could not learn, for the result summary
+  auto members = co_await etcd->member_list();
+  if (members) {
+    member.member_count = static_cast<std::size_t>(members->members_size());
+    for (const auto& m : members->members()) {
+      if (m.id() == member.member_id) member.name = m.name();
+    }
+  } else {
+    partial += " memberlist: " + members.error().message;
+    member.name = previous.name;
+  }
+  auto alarms = co_await etcd->alarms();
+  if (alarms) {
+    for (const auto& a : alarms->alarms()) {
+      if (a.alarm() != etcdserverpb::NONE)
+        member.alarms.push_back({a.memberid(), alarm_name(a.alarm())});
+    }
+  } else {
+    partial += " alarms: " + alarms.error().message;
+    member.alarms = previous.alarms;
+  }
+  co_await fill_quota(member, st.value());
+
+  context_.board.member = member;
+  publish(previous);
+  if (!partial.empty()) co_return sched::JobResult::failure("partial status:" + partial);
+  co_return sched::JobResult::success("db=" + to_string(member.db_size) +
+                                      " in_use=" + to_string(member.db_in_use));
+}
+
+Task<void> StatusJob::fill_quota(status::MemberStatus& member,
+                                 const etcdserverpb::StatusResponse& st) {
+  const auto& cfg = *context_.config;
+  if (cfg.etcd.quota) {
+    member.quota = cfg.etcd.quota;
+    member.quota_source = status::QuotaSource::config;
+    co_return;
+  }
+  if (st.dbsizequota() > 0) {  // etcd 3.6 reports its quota in Status
+    member.quota = Bytes{static_cast<std::uint64_t>(st.dbsizequota())};
+    member.quota_source = status::QuotaSource::etcd_status;
+    co_return;
+  }
+  if (!cfg.etcd.metrics_url.empty()) {
+    auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout);
+    auto response = co_await std::move(get);
+    if (response.ok()) {
+      auto parsed = net::parse_prometheus_text(response.body);
+      if (auto q = parsed.value("etcd_server_quota_backend_bytes"); q && *q > 0) {
+        member.quota = Bytes{static_cast<std::uint64_t>(*q)};
+        member.quota_source = status::QuotaSource::etcd_metrics;
+        co_return;
+      }
+    }
+  }
+  // Unknown: keep what an earlier poll learnt rather than flapping.
+  member.quota = context_.board.member.quota;
+  member.quota_source = context_.board.member.quota_source;
+}
+
+void StatusJob::publish(const status::MemberStatus& previous) {
+  const status::MemberStatus& now = context_.board.member;
+  auto& m = context_.metrics;
+  m.etcd_up.Set(now.up ? 1 : 0);
+  if (now.up) {
+    m.member_db_size_bytes.Set(now.db_size.as_double());
+    m.member_db_size_in_use_bytes.Set(now.db_in_use.as_double());
+    m.member_is_leader.Set(now.is_leader() ? 1 : 0);
+    if (now.quota) m.member_quota_bytes.Set(now.quota->as_double());
+    for (const char* type : {"NOSPACE", "CORRUPT"}) {
+      bool active = false;
+      for (const auto& a : now.alarms) active = active || a.type == type;
+      m.alarm(type).Set(active ? 1 : 0);
+    }
+  }
+
+  // Log state changes, not polls.
+  if (now.up != previous.up || !previous.polled) {
+    if (now.up) {
+      spdlog::info("etcd up endpoint={} member={} id={} version={} leader={} db={} in_use={}",
+                   now.endpoint, now.name, hex_id(now.member_id), now.version,
+                   hex_id(now.leader_id), to_string(now.db_size), to_string(now.db_in_use));
+    } else {
+      spdlog::warn("etcd down endpoint={} error=\"{}\"; maintenance waits until it is back",
+                   now.endpoint, now.error);
+    }
+  }
+  if (now.up && previous.up && now.leader_id != previous.leader_id) {
+    spdlog::info("leader changed from={} to={}", hex_id(previous.leader_id), hex_id(now.leader_id));
+  }
+  const std::string alarms_now = alarms_text(now.alarms);
+  if (now.up && alarms_now != alarms_text(previous.alarms) &&
+      (previous.polled || !now.alarms.empty())) {
+    const bool corrupt = alarms_now.find("CORRUPT") != std::string::npos;
+    if (corrupt) {
+      spdlog::critical("etcd alarms={}: data corruption reported; the warden never disarms CORRUPT",
+                       alarms_now);
+    } else if (now.alarms.empty()) {
+      spdlog::info("etcd alarms cleared");
+    } else {
+      spdlog::warn("etcd alarms={}", alarms_now);
+    }
+  }
+}
+
+}  // namespace etcd_warden::jobs

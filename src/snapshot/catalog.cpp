@@ -1,0 +1,126 @@
+#include "etcd_warden/snapshot/catalog.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "file_io.hpp"
+
+namespace etcd_warden::snapshot {
+
+namespace {
+
+using detail::sys_error;
+
+sched::WallTime mtime_of(const struct stat& st) {
+  return sched::WallTime{std::chrono::duration_cast<sched::WallTime::duration>(
+      std::chrono::seconds{st.st_mtim.tv_sec} + std::chrono::nanoseconds{st.st_mtim.tv_nsec})};
+}
+
+// The name inside ".<name>.partial", if it is one of ours.
+bool is_our_partial(std::string_view n) {
+  constexpr std::string_view kSuffix = ".partial";
+  if (!n.starts_with('.') || !n.ends_with(kSuffix)) return false;
+  n.remove_prefix(1);
+  n.remove_suffix(kSuffix.size());
+  if (n.ends_with(".json")) n.remove_suffix(5);  // a sidecar being written
+  return parse_snapshot_file_name(n).has_value();
+}
+
+void check_sidecar(SnapshotEntry& e) {
+  const auto side = sidecar_path(e.path);
+  struct stat st {};
+  if (::stat(side.c_str(), &st) != 0) {
+    e.problem =
+        errno == ENOENT ? "no sidecar " + side.filename().string() : sys_error("stat", side, errno);
+    return;
+  }
+  auto read = read_sidecar(side);
+  if (auto* err = std::get_if<std::string>(&read)) {
+    e.problem = *err;
+    return;
+  }
+  e.info = std::get<SnapshotInfo>(std::move(read));
+  const std::string file = e.path.filename().string();
+  if (e.info->file != file) {
+    e.problem = side.string() + ": describes " + e.info->file + ", not " + file;
+  } else if (e.info->file_bytes != e.file_bytes) {
+    e.problem = side.string() + ": says " + std::to_string(e.info->file_bytes.value) +
+                " bytes, the file has " + std::to_string(e.file_bytes.value);
+  } else if (e.info->revision != e.name.revision) {
+    e.problem = side.string() + ": says revision " + std::to_string(e.info->revision) +
+                ", the name says " + std::to_string(e.name.revision);
+  }
+}
+
+}  // namespace
+
+std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
+    const std::filesystem::path& dir) {
+  std::vector<SnapshotEntry> out;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) return out;
+  if (ec) return "list " + dir.string() + ": " + ec.message();
+  for (const std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) break;
+    const auto name = parse_snapshot_file_name(it->path().filename().string());
+    if (!name) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // removed while we looked
+      return sys_error("stat", it->path(), errno);
+    }
+    if (!S_ISREG(st.st_mode)) continue;  // symlinks and the like are not ours
+    SnapshotEntry e;
+    e.path = it->path();
+    e.name = *name;
+    e.file_bytes = Bytes{static_cast<std::uint64_t>(st.st_size)};
+    e.mtime = mtime_of(st);
+    check_sidecar(e);
+    out.push_back(std::move(e));
+  }
+  if (ec) return "list " + dir.string() + ": " + ec.message();
+  std::sort(out.begin(), out.end(), [](const SnapshotEntry& a, const SnapshotEntry& b) {
+    if (a.name.taken != b.name.taken) return a.name.taken > b.name.taken;
+    if (a.name.revision != b.name.revision) return a.name.revision > b.name.revision;
+    return a.path > b.path;
+  });
+  return out;
+}
+
+std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!is_our_partial(it->path().filename().string())) continue;
+    detail::UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) continue;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    // A writer in this or another process holds an exclusive lock on its partial.
+    if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0) continue;
+    out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+CleanupResult remove_stale_partials(const std::filesystem::path& dir) {
+  CleanupResult r;
+  for (const auto& p : stale_partials(dir)) {
+    if (::unlink(p.c_str()) == 0) {
+      r.removed.push_back(p);
+    } else if (errno != ENOENT) {
+      r.errors.push_back(sys_error("unlink", p, errno));
+    }
+  }
+  return r;
+}
+
+}  // namespace etcd_warden::snapshot

@@ -1,0 +1,259 @@
+#include "etcd_warden/snapshot/sidecar.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "etcd_warden/snapshot/naming.hpp"
+#include "file_io.hpp"
+
+namespace etcd_warden::snapshot {
+
+namespace {
+
+using detail::sys_error;
+using nlohmann::json;
+
+// A sidecar is a few hundred bytes; anything large is not ours.
+constexpr std::size_t kMaxSidecarBytes = 1 << 20;
+
+std::string hex_id(std::uint64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::optional<std::uint64_t> parse_hex_id(std::string_view s) {
+  std::uint64_t v = 0;
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Reads typed keys and remembers the first problem, so parse_sidecar stays a
+// flat list of fields.
+class Reader {
+ public:
+  explicit Reader(const json& j) : j_(j) {}
+  const std::string& error() const { return error_; }
+
+  std::string str(const char* key) {
+    const json* v = find(key);
+    if (!v) return {};
+    if (!v->is_string()) return bad(key, "expected a string"), std::string{};
+    return v->get<std::string>();
+  }
+  std::int64_t int64(const char* key) {
+    const json* v = find(key);
+    if (!v) return 0;
+    if (!v->is_number_integer()) return bad(key, "expected an integer"), 0;
+    return v->get<std::int64_t>();
+  }
+  Bytes bytes(const char* key) {
+    const json* v = find(key);
+    if (!v) return {};
+    if (!v->is_number_unsigned()) return bad(key, "expected a non-negative integer"), Bytes{};
+    return Bytes{v->get<std::uint64_t>()};
+  }
+  double seconds(const char* key) {
+    const json* v = find(key);
+    if (!v) return 0;
+    if (!v->is_number() || v->get<double>() < 0) return bad(key, "expected seconds >= 0"), 0;
+    return v->get<double>();
+  }
+  std::uint64_t id(const char* key) {
+    const std::string s = str(key);
+    if (!error_.empty()) return 0;
+    const auto v = parse_hex_id(s);
+    if (!v) return bad(key, "expected a hex ID like \"8e9e05c52164694d\""), 0;
+    return *v;
+  }
+  sched::WallTime time(const char* key) {
+    const std::string s = str(key);
+    if (!error_.empty()) return {};
+    const auto t = parse_rfc3339(s);
+    if (!t)
+      return bad(key, "expected RFC 3339 UTC time like \"2026-11-23T12:01:02Z\""),
+             sched::WallTime{};
+    return *t;
+  }
+  config::Compression compression(const char* key) {
+    const std::string s = str(key);
+    if (!error_.empty()) return config::Compression::none;
+    if (s == "zstd") return config::Compression::zstd;
+    if (s != "none") bad(key, "expected \"none\" or \"zstd\"");
+    return config::Compression::none;
+  }
+
+ private:
+  const json* find(const char* key) {
+    if (!error_.empty()) return nullptr;
+    const auto it = j_.find(key);
+    if (it == j_.end()) {
+      bad(key, "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  void bad(const char* key, const char* what) {
+    if (error_.empty()) error_ = std::string("key '") + key + "': " + what;
+  }
+
+  const json& j_;
+  std::string error_;
+};
+
+}  // namespace
+
+std::string format_rfc3339(sched::WallTime t) {
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  const auto days = floor<std::chrono::days>(secs);
+  const year_month_day ymd{days};
+  const hh_mm_ss hms{secs - days};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+std::optional<sched::WallTime> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  const auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    int v = 0;
+    if (pos + len > s.size()) return std::nullopt;
+    const char* b = s.data() + pos;
+    const auto [end, ec] = std::from_chars(b, b + len, v);
+    if (ec != std::errc{} || end != b + len || *b == '-' || *b == '+') return std::nullopt;
+    return v;
+  };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':') {
+    return std::nullopt;
+  }
+  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+             se = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)},
+                           day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok() || *h > 23 || *mi > 59 || *se > 59) return std::nullopt;
+  std::size_t pos = 19;
+  nanoseconds frac{0};
+  if (s[pos] == '.') {
+    ++pos;
+    long long scale = 100'000'000;
+    const std::size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      frac += nanoseconds{(s[pos] - '0') * scale};
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  if (s.substr(pos) != "Z" && s.substr(pos) != "z") return std::nullopt;
+  const auto t = sys_days{ymd} + hours{*h} + minutes{*mi} + seconds{*se} + frac;
+  return time_point_cast<sched::WallTime::duration>(t);
+}
+
+std::string to_json(const SnapshotInfo& info) {
+  const json j = {
+      {"file", info.file},
+      {"member", info.member},
+      {"member_id", hex_id(info.member_id)},
+      {"cluster_id", hex_id(info.cluster_id)},
+      {"revision", info.revision},
+      {"etcd_version", info.etcd_version},
+      {"taken_at", format_rfc3339(info.taken_at)},
+      {"db_bytes", info.db_bytes.value},
+      {"file_bytes", info.file_bytes.value},
+      {"sha256", info.sha256},
+      {"compression", info.compression == config::Compression::zstd ? "zstd" : "none"},
+      {"duration_seconds", info.duration.count()},
+  };
+  return j.dump(2) + "\n";
+}
+
+std::variant<SnapshotInfo, std::string> parse_sidecar(std::string_view text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    return std::string("not valid JSON: ") + e.what();
+  }
+  if (!j.is_object()) return std::string("not a JSON object");
+  Reader r(j);
+  SnapshotInfo info;
+  info.file = r.str("file");
+  info.member = r.str("member");
+  info.member_id = r.id("member_id");
+  info.cluster_id = r.id("cluster_id");
+  info.revision = r.int64("revision");
+  info.etcd_version = r.str("etcd_version");
+  info.taken_at = r.time("taken_at");
+  info.db_bytes = r.bytes("db_bytes");
+  info.file_bytes = r.bytes("file_bytes");
+  info.sha256 = r.str("sha256");
+  info.compression = r.compression("compression");
+  info.duration = std::chrono::duration<double>(r.seconds("duration_seconds"));
+  if (!r.error().empty()) return r.error();
+  return info;
+}
+
+std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
+                                         const SnapshotInfo& info) {
+  const std::filesystem::path dir = sidecar.parent_path().empty() ? "." : sidecar.parent_path();
+  const std::filesystem::path tmp = dir / partial_file_name(sidecar.filename().string());
+  const std::string text = to_json(info);
+
+  // A crash may have left the temporary file; it is ours to replace.
+  ::unlink(tmp.c_str());
+  detail::UniqueFd fd(::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return sys_error("open", tmp, errno);
+  const auto fail = [&](std::string err) {
+    fd.reset();
+    ::unlink(tmp.c_str());
+    return err;
+  };
+  if (auto err = detail::write_all(fd.get(), std::as_bytes(std::span(text)), tmp)) {
+    return fail(*err);
+  }
+  if (::fsync(fd.get()) != 0) return fail(sys_error("fsync", tmp, errno));
+  if (const int err = fd.close_checked()) return fail(sys_error("close", tmp, err));
+  if (::rename(tmp.c_str(), sidecar.c_str()) != 0) {
+    return fail("rename " + tmp.string() + " -> " + sidecar.string() + ": " +
+                detail::errno_text(errno));
+  }
+  return detail::fsync_dir(dir);
+}
+
+std::variant<SnapshotInfo, std::string> read_sidecar(const std::filesystem::path& sidecar) {
+  detail::UniqueFd fd(::open(sidecar.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return sys_error("open", sidecar, errno);
+  std::string text;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("read", sidecar, errno);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxSidecarBytes) {
+      return sidecar.string() + ": larger than " + std::to_string(kMaxSidecarBytes) +
+             " bytes, not a sidecar";
+    }
+  }
+  auto parsed = parse_sidecar(text);
+  if (auto* err = std::get_if<std::string>(&parsed)) return sidecar.string() + ": " + *err;
+  return parsed;
+}
+
+}  // namespace etcd_warden::snapshot

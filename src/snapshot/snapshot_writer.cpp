@@ -1,0 +1,318 @@
+#include "etcd_warden/snapshot/snapshot_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "etcd_warden/snapshot/naming.hpp"
+#include "file_io.hpp"
+#include "trailer_hash.hpp"
+
+namespace etcd_warden::snapshot {
+
+namespace {
+
+using detail::sys_error;
+using detail::UniqueFd;
+
+// Large enough that a multi-GiB snapshot is a few thousand write(2) calls,
+// small enough to stay flat next to zstd's own few MiB.
+constexpr std::size_t kBufferSize = std::size_t{1} << 20;
+
+std::string mode_text(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// mkdir -p where every directory we create is 0700; an existing directory
+// with group/other bits is tightened when it is ours, otherwise reported.
+std::optional<std::string> ensure_private_dir(const std::filesystem::path& dir,
+                                              std::vector<std::string>& notes) {
+  if (dir.empty()) return std::string("snapshot dir: empty path");
+  std::filesystem::path cur;
+  for (const auto& part : dir) {
+    cur /= part;
+    struct stat st {};
+    if (::stat(cur.c_str(), &st) == 0) continue;
+    if (errno != ENOENT) return sys_error("stat", cur, errno);
+    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", cur, errno);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return sys_error("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return "snapshot dir " + dir.string() + ": not a directory";
+  if ((st.st_mode & 077) == 0) return std::nullopt;
+  if (st.st_uid != ::geteuid()) {
+    notes.push_back("snapshot dir " + dir.string() + " has mode " + mode_text(st.st_mode) +
+                    " and belongs to uid " + std::to_string(st.st_uid) +
+                    ", not to us: left as is (snapshot files are 0600); make it 0700");
+    return std::nullopt;
+  }
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    notes.push_back(sys_error("chmod 0700", dir, errno) + " (mode is " + mode_text(st.st_mode) +
+                    ")");
+    return std::nullopt;
+  }
+  notes.push_back("snapshot dir " + dir.string() + " had mode " + mode_text(st.st_mode) +
+                  ", set to 0700");
+  return std::nullopt;
+}
+
+bool valid_component(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+}  // namespace
+
+struct SnapshotWriter::State {
+  enum class Phase { created, open, finished, failed };
+
+  struct FreeCCtx {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+
+  std::filesystem::path dir;
+  std::string name;
+  config::Compression compression;
+  int level;
+
+  Phase phase = Phase::created;
+  std::string error;  // the first failure; repeated by later calls
+  bool partial_exists = false;
+  UniqueFd fd;
+  detail::TrailerHasher hasher;
+  std::unique_ptr<ZSTD_CCtx, FreeCCtx> cctx;
+  std::vector<std::byte> buf;
+  std::size_t used = 0;
+  std::vector<std::string> notes;
+
+  ~State() { cleanup(); }
+
+  std::filesystem::path partial() const { return dir / partial_file_name(name); }
+  std::filesystem::path final_path() const { return dir / name; }
+
+  void cleanup() noexcept {
+    fd.reset();
+    if (partial_exists) ::unlink(partial().c_str());
+    partial_exists = false;
+  }
+
+  std::string fail(std::string err) {
+    cleanup();
+    phase = Phase::failed;
+    error = err;
+    return err;
+  }
+
+  std::optional<std::string> not_open() const {
+    switch (phase) {
+      case Phase::open:
+        return std::nullopt;
+      case Phase::created:
+        return "snapshot writer for " + partial().string() + ": not opened";
+      case Phase::finished:
+        return "snapshot writer for " + final_path().string() + ": already finished";
+      case Phase::failed:
+        break;
+    }
+    return error;
+  }
+
+  std::optional<std::string> flush() {
+    if (used == 0) return std::nullopt;
+    auto err = detail::write_all(fd.get(), std::span(buf).first(used), partial());
+    used = 0;
+    return err;
+  }
+
+  // Runs the compressor until it has taken all of `in` (and, for ZSTD_e_end,
+  // written the whole frame end), flushing the buffer whenever it fills.
+  std::optional<std::string> compress(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
+    while (true) {
+      ZSTD_outBuffer out{buf.data(), buf.size(), used};
+      const std::size_t left = ZSTD_compressStream2(cctx.get(), &out, &in, mode);
+      if (ZSTD_isError(left)) {
+        return partial().string() + ": zstd: " + ZSTD_getErrorName(left);
+      }
+      used = out.pos;
+      if (used == buf.size()) {
+        if (auto err = flush()) return err;
+      }
+      const bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
+      if (done) return std::nullopt;
+    }
+  }
+
+  std::optional<std::string> append(std::span<const std::byte> data) {
+    if (compression == config::Compression::zstd) {
+      ZSTD_inBuffer in{data.data(), data.size(), 0};
+      return compress(in, ZSTD_e_continue);
+    }
+    while (!data.empty()) {
+      const std::size_t n = std::min(data.size(), buf.size() - used);
+      std::memcpy(buf.data() + used, data.data(), n);
+      used += n;
+      data = data.subspan(n);
+      if (used == buf.size()) {
+        if (auto err = flush()) return err;
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> start_zstd() {
+    cctx.reset(ZSTD_createCCtx());
+    if (!cctx) return partial().string() + ": zstd: cannot create a compression context";
+    for (const auto& [param, value] :
+         {std::pair{ZSTD_c_compressionLevel, level}, std::pair{ZSTD_c_checksumFlag, 1}}) {
+      const std::size_t rc = ZSTD_CCtx_setParameter(cctx.get(), param, value);
+      if (ZSTD_isError(rc)) return partial().string() + ": zstd: " + ZSTD_getErrorName(rc);
+    }
+    return std::nullopt;
+  }
+};
+
+SnapshotWriter::SnapshotWriter(std::filesystem::path dir, std::string file_name,
+                               config::Compression compression, int zstd_level)
+    : s_(std::make_unique<State>()) {
+  s_->dir = std::move(dir);
+  s_->name = std::move(file_name);
+  s_->compression = compression;
+  s_->level = zstd_level;
+}
+
+SnapshotWriter::~SnapshotWriter() = default;
+SnapshotWriter::SnapshotWriter(SnapshotWriter&&) noexcept = default;
+SnapshotWriter& SnapshotWriter::operator=(SnapshotWriter&&) noexcept = default;
+
+std::optional<std::string> SnapshotWriter::open() {
+  if (!s_) return std::string("snapshot writer: used after move");
+  State& s = *s_;
+  if (s.phase != State::Phase::created) {
+    return s.not_open().value_or("snapshot writer for " + s.partial().string() + ": already open");
+  }
+  if (!valid_component(s.name)) return s.fail("invalid snapshot file name '" + s.name + "'");
+  if (auto err = ensure_private_dir(s.dir, s.notes)) return s.fail(*err);
+
+  const auto final_path = s.final_path();
+  struct stat st {};
+  if (::lstat(final_path.c_str(), &st) == 0) {
+    return s.fail(final_path.string() + ": already exists, refusing to overwrite it");
+  }
+  if (errno != ENOENT) return s.fail(sys_error("stat", final_path, errno));
+
+  const auto partial = s.partial();
+  s.fd = UniqueFd(::open(partial.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!s.fd.valid()) {
+    const int err = errno;
+    std::string msg = sys_error("open", partial, err);
+    if (err == EEXIST) msg += " (another snapshot is being written, or a crash left it)";
+    return s.fail(msg);
+  }
+  s.partial_exists = true;
+  // The start-up cleanup (catalog.hpp) skips partials that someone holds locked.
+  ::flock(s.fd.get(), LOCK_EX | LOCK_NB);
+
+  if (s.compression == config::Compression::zstd) {
+    if (auto err = s.start_zstd()) return s.fail(*err);
+  }
+  s.buf.resize(kBufferSize);
+  s.phase = State::Phase::open;
+  return std::nullopt;
+}
+
+std::vector<std::string> SnapshotWriter::notes() const {
+  return s_ ? s_->notes : std::vector<std::string>{};
+}
+
+std::optional<std::string> SnapshotWriter::write(std::span<const std::byte> bytes) {
+  if (!s_) return std::string("snapshot writer: used after move");
+  State& s = *s_;
+  if (auto err = s.not_open()) return err;
+  s.hasher.update(bytes);
+  if (auto err = s.append(bytes)) return s.fail(*err);
+  return std::nullopt;
+}
+
+WriteResult SnapshotWriter::finish(std::optional<Bytes> expected_db_bytes) {
+  WriteResult r;
+  if (!s_) {
+    r.error = "snapshot writer: used after move";
+    return r;
+  }
+  State& s = *s_;
+  if (auto err = s.not_open()) {
+    r.error = *err;
+    return r;
+  }
+  const auto partial = s.partial();
+  const auto final_path = s.final_path();
+  const auto failed = [&](std::string err) {
+    r.error = s.fail(std::move(err));
+    return r;
+  };
+
+  const auto check = s.hasher.finish("etcd sent");
+  if (!check.ok) return failed(partial.string() + ": " + check.error);
+  if (expected_db_bytes && expected_db_bytes->value != check.db_bytes) {
+    return failed(partial.string() + ": etcd announced " +
+                  std::to_string(expected_db_bytes->value) + " database bytes, received " +
+                  std::to_string(check.db_bytes));
+  }
+  if (s.compression == config::Compression::zstd) {
+    ZSTD_inBuffer none{nullptr, 0, 0};
+    if (auto err = s.compress(none, ZSTD_e_end)) return failed(*err);
+  }
+  if (auto err = s.flush()) return failed(*err);
+  if (::fsync(s.fd.get()) != 0) return failed(sys_error("fsync", partial, errno));
+  struct stat st {};
+  if (::fstat(s.fd.get(), &st) != 0) return failed(sys_error("stat", partial, errno));
+  if (const int err = s.fd.close_checked()) return failed(sys_error("close", partial, err));
+  if (auto err = detail::rename_noreplace(partial, final_path)) return failed(*err);
+  s.partial_exists = false;
+  if (auto err = detail::fsync_dir(s.dir)) {
+    // The rename may not survive a crash; do not leave a file that looks done.
+    ::unlink(final_path.c_str());
+    return failed(*err + "; removed " + final_path.string());
+  }
+
+  s.phase = State::Phase::finished;
+  s.buf = {};
+  s.cctx.reset();
+  r.ok = true;
+  r.path = final_path;
+  r.stream_bytes = Bytes{s.hasher.total_bytes()};
+  r.db_bytes = Bytes{check.db_bytes};
+  r.file_bytes = Bytes{static_cast<std::uint64_t>(st.st_size)};
+  r.sha256 = check.sha256;
+  return r;
+}
+
+void SnapshotWriter::abort() noexcept {
+  if (!s_ || s_->phase == State::Phase::finished) return;
+  s_->cleanup();
+  if (s_->phase != State::Phase::failed) {
+    s_->phase = State::Phase::failed;
+    s_->error = "snapshot writer for " + s_->partial().string() + ": aborted";
+  }
+}
+
+std::filesystem::path SnapshotWriter::partial_path() const {
+  return s_ ? s_->partial() : std::filesystem::path{};
+}
+
+std::filesystem::path SnapshotWriter::final_path() const {
+  return s_ ? s_->final_path() : std::filesystem::path{};
+}
+
+Bytes SnapshotWriter::bytes_received() const {
+  return s_ ? Bytes{s_->hasher.total_bytes()} : Bytes{};
+}
+
+}  // namespace etcd_warden::snapshot

@@ -1,0 +1,382 @@
+#include "support/etcd_cluster.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+
+#include "support/http_get.hpp"
+#include "support/ports.hpp"
+#include "support/wait.hpp"
+
+namespace etcd_warden::testing {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string unique_token() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08x", rd());
+  return "warden-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + buf;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string base64_decode(const std::string& in) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : in) {
+    const auto pos = kAlphabet.find(c);
+    if (pos == std::string_view::npos) continue;  // '=' padding, whitespace
+    acc = (acc << 6) | static_cast<std::uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+void append_marker(const fs::path& log, const std::string& text) {
+  std::ofstream out(log, std::ios::app);
+  out << "=== etcd-warden test fixture: " << text << " ===\n";
+}
+
+std::string describe_status(int status) {
+  return status < 0 ? "signal " + std::to_string(-status) : "code " + std::to_string(status);
+}
+
+}  // namespace
+
+EtcdCluster::EtcdCluster(EtcdClusterOptions options)
+    : options_(std::move(options)), token_(unique_token()) {
+  if (options_.members < 1 || options_.members > 5) {
+    throw std::invalid_argument("EtcdCluster: members must be 1..5, got " +
+                                std::to_string(options_.members));
+  }
+  if (options_.tls) tls_ = make_tls(dir_ / "tls");
+  members_.resize(options_.members);
+  processes_.resize(options_.members);
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    EtcdMember& m = members_[i];
+    m.name = "m" + std::to_string(i + 1);
+    m.dir = dir_ / m.name;
+    m.data_dir = m.dir / "data";
+    m.log_path = m.dir / "etcd.log";
+    fs::create_directories(m.dir);
+  }
+
+  // Another process can grab one of our ports between free_port() and etcd's
+  // bind; then start again on fresh ports (at most three times).
+  const auto end = std::chrono::steady_clock::now() + options_.start_deadline;
+  for (int attempt = 1;; ++attempt) {
+    assign_ports();
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      fs::remove_all(members_[i].data_dir);
+      spawn(i, false);
+    }
+    try {
+      for (std::size_t i = 0; i < members_.size(); ++i) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        wait_member(i, WaitFor::healthy, std::max(left, std::chrono::milliseconds(0)));
+      }
+      return;
+    } catch (const std::runtime_error&) {
+      bool port_clash = false;
+      for (std::size_t i = 0; i < members_.size(); ++i) {
+        port_clash =
+            port_clash || member_log(i).find("address already in use") != std::string::npos;
+      }
+      if (!port_clash || attempt >= 3) throw;
+      for (std::size_t i = 0; i < members_.size(); ++i) kill_member(i);
+    }
+  }
+}
+
+EtcdCluster::~EtcdCluster() {
+  for (auto& p : processes_) {
+    if (p) p->kill();
+  }
+}
+
+void EtcdCluster::assign_ports() {
+  const std::string scheme = tls_ ? "https" : "http";
+  for (EtcdMember& m : members_) {
+    m.client_port = free_port();
+    m.peer_port = free_port();
+    m.metrics_port = free_port();
+    m.client_url = scheme + "://127.0.0.1:" + std::to_string(m.client_port);
+    m.peer_url = "http://127.0.0.1:" + std::to_string(m.peer_port);
+    m.metrics_url = "http://127.0.0.1:" + std::to_string(m.metrics_port);
+  }
+}
+
+std::vector<std::string> EtcdCluster::member_args(std::size_t i, bool existing) const {
+  const EtcdMember& m = members_.at(i);
+  std::vector<std::string> peers;
+  for (const auto& other : members_) peers.push_back(other.name + "=" + other.peer_url);
+  std::vector<std::string> args = {
+      options_.etcd_binary.string(),
+      "--name=" + m.name,
+      "--data-dir=" + m.data_dir.string(),
+      "--listen-client-urls=" + m.client_url,
+      "--advertise-client-urls=" + m.client_url,
+      "--listen-peer-urls=" + m.peer_url,
+      "--initial-advertise-peer-urls=" + m.peer_url,
+      "--listen-metrics-urls=" + m.metrics_url,
+      "--initial-cluster=" + join(peers, ","),
+      "--initial-cluster-token=" + token_,
+      std::string("--initial-cluster-state=") + (existing ? "existing" : "new"),
+  };
+  if (tls_) {
+    args.insert(args.end(), {"--cert-file=" + tls_->server_cert.string(),
+                             "--key-file=" + tls_->server_key.string(),
+                             "--trusted-ca-file=" + tls_->ca_cert.string(), "--client-cert-auth"});
+  }
+  args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
+  return args;
+}
+
+void EtcdCluster::spawn(std::size_t i, bool existing) {
+  const EtcdMember& m = members_.at(i);
+  append_marker(m.log_path, std::string("starting ") + m.name + (existing ? " (restart)" : ""));
+  ProcessOptions po;
+  po.argv = member_args(i, existing);
+  po.unset_env = {"ETCD_*", "ETCDCTL_*"};  // etcd reads ETCD_* as flags
+  po.cwd = m.dir;
+  po.log_path = m.log_path;
+  processes_.at(i).emplace(std::move(po));
+}
+
+const TlsMaterial& EtcdCluster::tls_material() const {
+  if (!tls_) throw std::logic_error("EtcdCluster: not a TLS cluster");
+  return *tls_;
+}
+
+std::vector<std::string> EtcdCluster::endpoint_list() const {
+  std::vector<std::string> out;
+  for (const auto& m : members_) out.push_back(m.client_url);
+  return out;
+}
+
+std::string EtcdCluster::endpoints() const {
+  return join(endpoint_list(), ",");
+}
+
+std::optional<int> EtcdCluster::stop_member(std::size_t i, std::chrono::milliseconds deadline) {
+  auto& p = processes_.at(i);
+  if (!p) return std::nullopt;
+  p->signal(SIGTERM);
+  if (auto status = p->wait_exit(deadline)) return status;
+  return p->kill();
+}
+
+void EtcdCluster::kill_member(std::size_t i) {
+  auto& p = processes_.at(i);
+  if (p) p->kill();
+}
+
+void EtcdCluster::start_member(std::size_t i, WaitFor wait, std::chrono::milliseconds deadline) {
+  if (member_running(i)) {
+    throw std::logic_error("EtcdCluster::start_member: " + members_.at(i).name + " is running");
+  }
+  spawn(i, true);
+  wait_member(i, wait, deadline);
+}
+
+bool EtcdCluster::member_running(std::size_t i) {
+  auto& p = processes_.at(i);
+  return p && p->running();
+}
+
+Process* EtcdCluster::member_process(std::size_t i) {
+  auto& p = processes_.at(i);
+  return p ? &*p : nullptr;
+}
+
+std::string EtcdCluster::member_log(std::size_t i) const {
+  return read_file(members_.at(i).log_path);
+}
+
+bool EtcdCluster::member_healthy(std::size_t i) const {
+  const auto body =
+      http_get_full("127.0.0.1", members_.at(i).metrics_port, "/health", std::chrono::seconds(2));
+  return body && body->status == 200 && body->body.find("\"health\":\"true\"") != std::string::npos;
+}
+
+bool EtcdCluster::condition(std::size_t i, WaitFor wait) const {
+  switch (wait) {
+    case WaitFor::healthy:
+      return member_healthy(i);
+    case WaitFor::responding:
+      return etcdctl_on(i, {"endpoint", "status", "--dial-timeout=1s", "--command-timeout=2s"},
+                        std::chrono::seconds(5))
+                 .exit_code == 0;
+    case WaitFor::nothing:
+      return true;
+  }
+  return true;
+}
+
+std::string EtcdCluster::failure(std::size_t i, const std::string& what) const {
+  const EtcdMember& m = members_.at(i);
+  return "etcd member " + m.name + " (" + m.client_url + ", log " + m.log_path.string() + ") " +
+         what + "\n--- last 30 lines of its log ---\n" + tail_lines(member_log(i), 30);
+}
+
+void EtcdCluster::wait_member(std::size_t i, WaitFor wait, std::chrono::milliseconds deadline) {
+  if (wait == WaitFor::nothing) return;
+  auto& p = processes_.at(i);
+  if (!p) throw std::logic_error("EtcdCluster::wait_member: member never started");
+  bool exited = false;
+  const bool ok = wait_until(
+      [&] {
+        if (!p->running()) {
+          exited = true;
+          return true;
+        }
+        return condition(i, wait);
+      },
+      deadline, std::chrono::milliseconds(50));
+  if (exited) {
+    throw std::runtime_error(failure(
+        i,
+        "exited with " + describe_status(p->exit_status().value_or(-1)) + " before it was ready"));
+  }
+  if (!ok) {
+    throw std::runtime_error(
+        failure(i, std::string(wait == WaitFor::healthy ? "not healthy" : "not responding") +
+                       " within " + std::to_string(deadline.count()) + "ms"));
+  }
+}
+
+std::vector<std::string> EtcdCluster::etcdctl_tls_flags() const {
+  if (!tls_) return {};
+  return {"--cacert=" + tls_->ca_cert.string(), "--cert=" + tls_->client_cert.string(),
+          "--key=" + tls_->client_key.string()};
+}
+
+namespace {
+
+CommandResult run_etcdctl(const fs::path& binary, const std::string& endpoints,
+                          const std::vector<std::string>& tls_flags, std::vector<std::string> args,
+                          std::chrono::milliseconds timeout, bool separate_stderr) {
+  std::vector<std::string> argv = {binary.string(), "--endpoints=" + endpoints};
+  argv.insert(argv.end(), tls_flags.begin(), tls_flags.end());
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
+  CommandOptions o;
+  o.env = {{"ETCDCTL_API", "3"}};
+  o.unset_env = {"ETCDCTL_*"};
+  o.timeout = timeout;
+  o.separate_stderr = separate_stderr;
+  return run_command(std::move(argv), std::move(o));
+}
+
+}  // namespace
+
+CommandResult EtcdCluster::etcdctl(std::vector<std::string> args,
+                                   std::chrono::milliseconds timeout) const {
+  return run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(), std::move(args),
+                     timeout, false);
+}
+
+CommandResult EtcdCluster::etcdctl_on(std::size_t i, std::vector<std::string> args,
+                                      std::chrono::milliseconds timeout) const {
+  return run_etcdctl(options_.etcdctl_binary, members_.at(i).client_url, etcdctl_tls_flags(),
+                     std::move(args), timeout, false);
+}
+
+void EtcdCluster::put(const std::string& key, const std::string& value) const {
+  const CommandResult r = etcdctl({"put", "--", key, value});
+  if (r.exit_code != 0) {
+    throw std::runtime_error("etcdctl put " + key + " failed (" + describe_status(r.exit_code) +
+                             "): " + r.output);
+  }
+}
+
+std::optional<std::string> EtcdCluster::get(const std::string& key) const {
+  const CommandResult r =
+      run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(),
+                  {"get", "-w", "json", "--", key}, std::chrono::seconds(15), true);
+  if (r.exit_code != 0) {
+    throw std::runtime_error("etcdctl get " + key + " failed (" + describe_status(r.exit_code) +
+                             "): " + r.output + r.error);
+  }
+  const json j = json::parse(r.output, nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("etcdctl get " + key + ": bad JSON: " + r.output);
+  if (!j.contains("kvs") || j["kvs"].empty()) return std::nullopt;
+  return base64_decode(j["kvs"][0].value("value", std::string()));
+}
+
+std::vector<std::optional<EtcdMemberStatus>> EtcdCluster::status() const {
+  std::vector<std::optional<EtcdMemberStatus>> out(members_.size());
+  // One etcdctl for all members: it prints the members that answer on stdout
+  // and complains about the others on stderr.
+  const CommandResult r =
+      run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(),
+                  {"endpoint", "status", "-w", "json", "--dial-timeout=1s", "--command-timeout=2s"},
+                  std::chrono::seconds(15), true);
+  const json j = json::parse(r.output, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return out;
+  for (const auto& entry : j) {
+    const std::string ep = entry.value("Endpoint", std::string());
+    const auto it = std::find_if(members_.begin(), members_.end(),
+                                 [&](const EtcdMember& m) { return m.client_url == ep; });
+    if (it == members_.end() || !entry.contains("Status")) continue;
+    const json& s = entry["Status"];
+    EtcdMemberStatus st;
+    if (s.contains("header")) {
+      st.member_id = s["header"].value("member_id", std::uint64_t{0});
+      st.revision = s["header"].value("revision", std::int64_t{0});
+    }
+    st.leader_id = s.value("leader", std::uint64_t{0});
+    st.db_size = s.value("dbSize", std::uint64_t{0});
+    st.db_size_in_use = s.value("dbSizeInUse", std::uint64_t{0});
+    st.raft_index = s.value("raftIndex", std::uint64_t{0});
+    st.raft_term = s.value("raftTerm", std::uint64_t{0});
+    st.is_learner = s.value("isLearner", false);
+    out[static_cast<std::size_t>(it - members_.begin())] = st;
+  }
+  return out;
+}
+
+int EtcdCluster::leader_index() const {
+  const auto st = status();
+  for (std::size_t i = 0; i < st.size(); ++i) {
+    if (st[i] && st[i]->is_leader()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int EtcdCluster::wait_for_leader(std::chrono::milliseconds deadline) const {
+  int leader = -1;
+  wait_until(
+      [&] {
+        leader = leader_index();
+        return leader >= 0;
+      },
+      deadline, std::chrono::milliseconds(100));
+  return leader;
+}
+
+}  // namespace etcd_warden::testing

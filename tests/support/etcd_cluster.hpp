@@ -1,0 +1,126 @@
+// Real etcd members (/usr/bin/etcd) on free loopback ports for integration
+// tests and benchmarks. Each member has its own data dir and log inside one
+// TempDir; everything is killed and removed when the fixture goes away.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tls.hpp"
+#include "support/wait.hpp"
+
+namespace etcd_warden::testing {
+
+struct EtcdClusterOptions {
+  std::size_t members = 1;                 // 1..5
+  std::vector<std::string> extra_flags{};  // e.g. "--quota-backend-bytes=16777216"
+  bool tls = false;  // https client URLs, server cert for 127.0.0.1, --client-cert-auth
+  std::chrono::milliseconds start_deadline = std::chrono::seconds(20);
+  std::filesystem::path etcd_binary = "/usr/bin/etcd";
+  std::filesystem::path etcdctl_binary = "/usr/bin/etcdctl";
+};
+
+struct EtcdMember {
+  std::string name;         // m1..mN
+  std::string client_url;   // http(s)://127.0.0.1:PORT
+  std::string peer_url;     // http://127.0.0.1:PORT
+  std::string metrics_url;  // http://127.0.0.1:PORT (serves /metrics and /health)
+  std::uint16_t client_port = 0, peer_port = 0, metrics_port = 0;
+  std::filesystem::path dir;       // the member's directory
+  std::filesystem::path data_dir;  // --data-dir
+  std::filesystem::path log_path;  // etcd's stdout+stderr, appended across restarts
+};
+
+// One member's answer to `endpoint status`.
+struct EtcdMemberStatus {
+  std::uint64_t member_id = 0;
+  std::uint64_t leader_id = 0;
+  std::int64_t revision = 0;
+  std::uint64_t db_size = 0;
+  std::uint64_t db_size_in_use = 0;
+  std::uint64_t raft_index = 0;
+  std::uint64_t raft_term = 0;
+  bool is_learner = false;
+  bool is_leader() const { return member_id != 0 && member_id == leader_id; }
+};
+
+class EtcdCluster {
+ public:
+  enum class WaitFor {
+    healthy,     // GET /health says true (needs a leader and no active alarm)
+    responding,  // `etcdctl endpoint status` answers (also under NOSPACE)
+    nothing,
+  };
+
+  // Starts all members and waits until each is healthy. Throws
+  // std::runtime_error (with the failing member's log tail) on failure.
+  explicit EtcdCluster(EtcdClusterOptions options = {});
+  ~EtcdCluster();
+  EtcdCluster(const EtcdCluster&) = delete;
+  EtcdCluster& operator=(const EtcdCluster&) = delete;
+
+  std::size_t size() const { return members_.size(); }
+  const EtcdMember& member(std::size_t i) const { return members_.at(i); }
+  std::string endpoints() const;  // comma-joined client URLs
+  std::vector<std::string> endpoint_list() const;
+  bool tls() const { return tls_.has_value(); }
+  const TlsMaterial& tls_material() const;  // throws if not a TLS cluster
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::string token() const { return token_; }
+
+  // SIGTERM and wait; SIGKILL if still running after `deadline`. Returns the exit status.
+  std::optional<int> stop_member(std::size_t i,
+                                 std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  void kill_member(std::size_t i);  // SIGKILL and reap
+  // Restarts a stopped member with its data dir (--initial-cluster-state existing).
+  void start_member(std::size_t i, WaitFor wait = WaitFor::healthy,
+                    std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  bool member_running(std::size_t i);
+  Process* member_process(std::size_t i);  // nullptr if never started
+  std::string member_log(std::size_t i) const;
+
+  bool member_healthy(std::size_t i) const;  // GET /health on the metrics URL
+  // Waits for member i; throws with its log tail on timeout or early exit.
+  void wait_member(std::size_t i, WaitFor wait, std::chrono::milliseconds deadline);
+
+  // /usr/bin/etcdctl with ETCDCTL_API=3, the cluster's endpoints (or only
+  // member i's with etcdctl_on) and the client cert when TLS.
+  CommandResult etcdctl(std::vector<std::string> args,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
+  CommandResult etcdctl_on(std::size_t i, std::vector<std::string> args,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
+  // The flags etcdctl needs for TLS ("" entries omitted), e.g. for a test's own command line.
+  std::vector<std::string> etcdctl_tls_flags() const;
+
+  void put(const std::string& key, const std::string& value) const;  // throws on failure
+  std::optional<std::string> get(const std::string& key) const;      // nullopt if absent
+
+  // `endpoint status` of each member (nullopt where it does not answer).
+  std::vector<std::optional<EtcdMemberStatus>> status() const;
+  // Index of the member that says it is the leader, or -1.
+  int leader_index() const;
+  // Waits until some member is leader; returns its index or -1 at the deadline.
+  int wait_for_leader(std::chrono::milliseconds deadline = std::chrono::seconds(20)) const;
+
+ private:
+  std::vector<std::string> member_args(std::size_t i, bool existing) const;
+  void assign_ports();
+  void spawn(std::size_t i, bool existing);
+  bool condition(std::size_t i, WaitFor wait) const;
+  std::string failure(std::size_t i, const std::string& what) const;
+
+  EtcdClusterOptions options_;
+  TempDir dir_{"etcd-warden-etcd"};  // destroyed last
+  std::optional<TlsMaterial> tls_;
+  std::string token_;
+  std::vector<EtcdMember> members_;
+  std::vector<std::optional<Process>> processes_;
+};
+
+}  // namespace etcd_warden::testing
