@@ -1,0 +1,203 @@
+// The daemon as systemd runs it: READY, STATUS, WATCHDOG, RELOADING and
+// STOPPING on a NOTIFY_SOCKET the test owns; /metrics checked by promtool;
+// real etcd members killed and restarted under it.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+
+#include "support/etcd_cluster.hpp"
+#include "support/http_get.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+#include "support/warden.hpp"
+
+using namespace etcd_warden::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Warden {
+  std::uint16_t metrics_port = free_port();
+  std::unique_ptr<WardenProcess> process;
+
+  Warden(const EtcdCluster& cluster, std::size_t member, const std::string& extra = "",
+         std::optional<std::chrono::microseconds> watchdog = {}) {
+    WardenOptions options;
+    options.config_yaml = yaml(cluster, member, extra);
+    options.watchdog = watchdog;
+    process = std::make_unique<WardenProcess>(options);
+  }
+
+  std::string yaml(const EtcdCluster& cluster, std::size_t member, const std::string& extra) const {
+    return etcd_config_yaml(cluster, member) +
+           "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) +
+           "\"\nstatus:\n  every: 300ms\n" + extra;
+  }
+
+  std::string metrics() const {
+    return http_get("127.0.0.1", metrics_port, "/metrics", 2s).value_or("");
+  }
+
+  bool metric_is(const std::string& line) const {
+    const std::string body = metrics();
+    return body.find("\n" + line + "\n") != std::string::npos || body.starts_with(line + "\n");
+  }
+
+  bool status_contains(const std::string& needle) const {
+    auto status = process->listener().last_status();
+    return status && status->find(needle) != std::string::npos;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ready, status line and metrics that promtool accepts", "[daemon]") {
+  EtcdCluster cluster({.members = 3});
+  Warden warden(cluster, 0);
+  REQUIRE(warden.process->wait_ready());
+  REQUIRE_EVENTUALLY(warden.status_contains("m1") && warden.status_contains("3 members"), 10s);
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
+
+  const std::string body = warden.metrics();
+  for (const char* name :
+       {"etcd_warden_build_info{version=", "etcd_warden_member_db_size_bytes ",
+        "etcd_warden_member_db_size_in_use_bytes ", "etcd_warden_member_quota_bytes ",
+        "etcd_warden_member_is_leader ", "etcd_warden_paused 0",
+        "etcd_warden_job_runs_total{job=\"status\",result=\"success\"}",
+        "etcd_warden_job_duration_seconds_bucket{job=\"status\"",
+        "etcd_warden_job_last_success_timestamp_seconds{job=\"status\"}",
+        "etcd_warden_alarm_active{type=\"NOSPACE\"} 0"}) {
+    INFO(name);
+    CHECK(body.find(name) != std::string::npos);
+  }
+  // Nothing that has not happened yet reads as a value: no tuning verdict 0 ("ok").
+  CHECK(body.find("etcd_warden_tuning_verdict ") == std::string::npos);
+  // The quota comes from etcd's own metrics (2 GiB default).
+  CHECK(body.find("etcd_warden_member_quota_bytes 2147483648") != std::string::npos);
+
+  const auto file = warden.process->dir() / "metrics.txt";
+  write_file(file, body);
+  auto promtool = run_command({"/bin/sh", "-c", "promtool check metrics < " + file.string()});
+  INFO(promtool.output);
+  CHECK(promtool.exit_code == 0);
+}
+
+TEST_CASE("SIGHUP with an invalid file keeps the old config running and a good one clears it",
+          "[daemon]") {
+  EtcdCluster cluster({.members = 1});
+  Warden warden(cluster, 0);
+  auto& listener = warden.process->listener();
+  REQUIRE(warden.process->wait_ready());
+  const std::string good = warden.yaml(cluster, 0, "");
+
+  std::size_t mark = listener.size();
+  warden.process->write_config(good + "defrag:\n  min_fre: 1GiB\n");
+  warden.process->reload();
+  REQUIRE(listener.wait_for("RELOADING=1", 10s, mark));
+  REQUIRE(listener.wait_for("READY=1", 10s, mark));
+  REQUIRE_EVENTUALLY(warden.status_contains("config reload failed"), 5s);
+  CHECK(warden.status_contains("unknown key 'defrag.min_fre'"));
+  CHECK(warden.process->process().running());
+  CHECK(warden.process->log().find("did you mean 'min_free'") != std::string::npos);
+  // Still polling with the old config.
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 5s);
+
+  mark = listener.size();
+  warden.process->write_config(good);
+  warden.process->reload();
+  REQUIRE(listener.wait_for("READY=1", 10s, mark));
+  REQUIRE_EVENTUALLY(!warden.status_contains("config reload failed"), 5s);
+  CHECK(warden.process->log().find("reload done") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM: STOPPING=1 and exit 0 within 5 s", "[daemon]") {
+  EtcdCluster cluster({.members = 1});
+  Warden warden(cluster, 0);
+  REQUIRE(warden.process->wait_ready());
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
+  const auto started = std::chrono::steady_clock::now();
+  warden.process->process().signal(SIGTERM);
+  auto code = warden.process->process().wait_exit(5s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  CHECK(warden.process->listener().wait_for("STOPPING=1", 1s));
+}
+
+TEST_CASE("the local member dies: daemon stays up, degraded, and recovers by itself", "[daemon]") {
+  EtcdCluster cluster({.members = 3});
+  Warden warden(cluster, 0);
+  REQUIRE(warden.process->wait_ready());
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
+
+  cluster.kill_member(0);
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 0"), 10s);
+  REQUIRE_EVENTUALLY(warden.status_contains("DEGRADED: etcd unreachable"), 10s);
+  CHECK(warden.process->process().running());
+  CHECK(warden.process->log().find("etcd down endpoint=" + cluster.member(0).client_url) !=
+        std::string::npos);
+
+  cluster.start_member(0);
+  // Backoff is capped at 30 s for a 300 ms poll; recovery must come well within that plus a poll.
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 45s);
+  REQUIRE_EVENTUALLY(!warden.status_contains("DEGRADED"), 5s);
+  CHECK(warden.process->log().find("etcd up endpoint=") != std::string::npos);
+}
+
+TEST_CASE("TLS with a client certificate works and a wrong CA is a clear error", "[daemon][tls]") {
+  EtcdCluster cluster({.members = 1, .tls = true});
+  {
+    Warden warden(cluster, 0);
+    REQUIRE(warden.process->wait_ready());
+    REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
+    CHECK(warden.status_contains("m1"));
+  }
+  const auto& tls = cluster.tls_material();
+  std::string yaml = etcd_config_yaml(cluster, 0);
+  const auto ca_at = yaml.find(tls.ca_cert.string());
+  REQUIRE(ca_at != std::string::npos);
+  yaml.replace(ca_at, tls.ca_cert.string().size(), tls.other_ca_cert.string());
+  TempDir dir("wrong-ca");
+  write_file(dir / "config.yaml", yaml);
+
+  auto result = run_cli({"-c", (dir / "config.yaml").string(), "job", "status"}, 30s);
+  INFO(result.output);
+  CHECK(result.exit_code == 1);
+  CHECK(result.output.find("DOWN: " + cluster.member(0).client_url) != std::string::npos);
+  // gRPC's words for it: the handshake failed verifying the member's certificate.
+  CHECK((result.output.find("CERTIFICATE_VERIFY_FAILED") != std::string::npos ||
+         result.output.find("certificate verify failed") != std::string::npos ||
+         result.output.find("Handshake failed") != std::string::npos));
+}
+
+TEST_CASE("the watchdog is pinged from the loop at half of WATCHDOG_USEC", "[daemon]") {
+  EtcdCluster cluster({.members = 1});
+  Warden warden(cluster, 0, "", std::chrono::microseconds(1'000'000));
+  REQUIRE(warden.process->wait_ready());
+  const auto start = warden.process->listener().size();
+  REQUIRE(warden.process->listener().wait_for("WATCHDOG=1", 3s, start));
+  REQUIRE_EVENTUALLY(warden.process->listener().count("WATCHDOG=1") >= 4, 5s);
+}
+
+TEST_CASE("an unreachable endpoint at start-up: running and degraded, not dead", "[daemon]") {
+  TempDir dir("unreachable");
+  const auto metrics_port = free_port();
+  const auto dead_port = free_port();  // nothing listens there
+  WardenOptions options;
+  options.config_yaml = "etcd:\n  endpoints: [\"http://127.0.0.1:" + std::to_string(dead_port) +
+                        "\"]\n  request_timeout: 1s\nmetrics:\n  listen: \"127.0.0.1:" +
+                        std::to_string(metrics_port) + "\"\nstatus: {every: 300ms}\n";
+  WardenProcess warden(options);
+  REQUIRE(warden.wait_ready());
+  REQUIRE(warden.listener().wait_for_status(
+      [](std::string_view s) {
+        return s.find("DEGRADED: etcd unreachable") != std::string_view::npos;
+      },
+      10s));
+  CHECK(warden.process().running());
+  auto stopped = warden.stop(5s);
+  REQUIRE(stopped.has_value());
+  CHECK(*stopped == 0);
+}
