@@ -113,7 +113,12 @@ Task<void> StatusJob::fill_quota(status::MemberStatus& member,
     member.quota_source = status::QuotaSource::etcd_status;
     co_return;
   }
-  if (!cfg.etcd.metrics_url.empty()) {
+  constexpr auto kQuotaRefresh = std::chrono::minutes(10);
+  const auto now = context_.clock.now();
+  const bool reconnected = !context_.board.member.up;
+  const bool fresh = quota_scraped_at_ && now - *quota_scraped_at_ < kQuotaRefresh;
+  if (!cfg.etcd.metrics_url.empty() && (reconnected || !fresh || !context_.board.member.quota)) {
+    quota_scraped_at_ = now;
     auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout);
     auto response = co_await std::move(get);
     if (response.ok()) {
