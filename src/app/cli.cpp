@@ -12,7 +12,9 @@
 #include "etcd_warden/app/build_info.hpp"
 #include "etcd_warden/app/daemon.hpp"
 #include "etcd_warden/app/job_output.hpp"
+#include "etcd_warden/app/snapshot_commands.hpp"
 #include "etcd_warden/config/loader.hpp"
+#include "etcd_warden/control/ctl.hpp"
 #include "etcd_warden/systemd/logging.hpp"
 
 namespace etcd_warden::app {
@@ -138,6 +140,14 @@ std::vector<Command> commands() {
        "run one job now in the foreground and print its result (status, compact, defrag, snapshot, "
        "tuning, ...)",
        cmd_job},
+      {"ctl", control::kCtlUsage, "talk to the running daemon over D-Bus (status table, -o json)",
+       [](const Args& a) { return control::run_ctl(a.words, a.config); }},
+      {"snapshot", "snapshot verify FILE | list",
+       "check a snapshot file's integrity / list kept snapshots",
+       [](const Args& a) { return snapshot_command(a.words, a.config, std::cout, std::cerr); }},
+      {"restore-plan", "restore-plan [SNAPSHOT]",
+       "print the exact per-member restore steps for this cluster",
+       [](const Args& a) { return restore_plan_command(a.words, a.config, std::cout, std::cerr); }},
       {"version", "version", "print version and build information", cmd_version},
   };
 }

@@ -7,6 +7,7 @@
 #include "etcd_warden/app/build_info.hpp"
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/config/units.hpp"
+#include "etcd_warden/control/control_service.hpp"
 #include "etcd_warden/systemd/logging.hpp"
 
 namespace etcd_warden::app {
@@ -51,11 +52,17 @@ int Daemon::run() {
 
   for (const auto& spec : runtime_.jobs.specs()) {
     runtime_.metrics.declare_job(spec.name);
+    if (spec.on_start) spec.on_start();
     scheduler_.add(spec.name, spec.schedule(cfg), spec.run);
     scheduler_.set_enabled(spec.name, spec.enabled(cfg));
   }
   scheduler_.start();
   wait_for_signals();
+  observe_job_finished(
+      [this](const std::string& n, const sched::JobResult& r, std::chrono::nanoseconds t) {
+        if (control_) control_->job_finished(n, r, t);
+      });
+  start_control();  // never fatal: without a bus the daemon runs on without control
   if (auto interval = systemd::Notifier::watchdog_interval()) start_watchdog(*interval);
 
   spdlog::info("etcd-warden {} started config={} endpoints={} jobs={}", build::kVersion,
@@ -108,15 +115,26 @@ void Daemon::on_job_finished(const std::string& name, const sched::JobResult& re
       result.outcome == sched::Outcome::failure ? record.consecutive_failures + 1 : 0;
   if (result.outcome == sched::Outcome::success) record.last_success = now;
 
-  // The status job polls often and reports its own state changes; other jobs
-  // are rare and each run is an event worth a line.
-  if (name != "status" || (changed && result.outcome != sched::Outcome::success && !first)) {
+  // The status job polls often and reports its own state changes; the alarms
+  // job polls as often, so only a changed result is news. Other jobs are rare
+  // and each run is an event worth a line.
+  const bool news =
+      name == "status"   ? changed && result.outcome != sched::Outcome::success && !first
+      : name == "alarms" ? changed && !(first && result.outcome == sched::Outcome::success)
+                         : true;
+  if (news) {
     const auto level =
         result.outcome == sched::Outcome::failure ? spdlog::level::warn : spdlog::level::info;
     spdlog::log(level, "job={} result={} took={:.3f}s {}", name, sched::to_string(result.outcome),
                 seconds, result.summary);
   }
   refresh_status();
+  for (const auto& observer : job_observers_) observer(name, result, took);
+}
+
+void Daemon::start_control() {
+  control_.reset();  // first: the new connection may want the same name
+  control_ = control::ControlService::start(*this);
 }
 
 void Daemon::refresh_status() {
@@ -174,8 +192,11 @@ bool Daemon::apply(std::shared_ptr<const config::Config> next, std::string& prob
     }
     exposer_listen_ = next->metrics.listen;
   }
+  const bool control_changed = !(next->control == previous.control);
   runtime_.context.etcd = std::move(client);
   runtime_.context.config = next;
+  // A changed bus, or one that was missing or lost: (re)connect on reload.
+  if (control_changed || !control_ || !control_->connected()) start_control();
   systemd::set_log_level(next->log.level);
   for (const auto& spec : runtime_.jobs.specs()) {
     scheduler_.reschedule(spec.name, spec.schedule(*next));
@@ -223,6 +244,7 @@ void Daemon::shutdown() {
   signals_.cancel();
   watchdog_timer_.cancel();
   pause_timer_.cancel();
+  control_.reset();  // the name goes at once: ctl now says "not running"
   // Running jobs see their calls cancelled and clean up (a partial snapshot is
   // removed, a lock's lease revoked). If one still hangs, stop the loop anyway.
   shutdown_timer_.expires_after(kShutdownGrace);

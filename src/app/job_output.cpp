@@ -1,16 +1,11 @@
 #include "etcd_warden/app/job_output.hpp"
+#include "etcd_warden/util/hex_id.hpp"
 
 #include <cstdio>
 
 namespace etcd_warden::app {
 
 namespace {
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 const char* quota_source(status::QuotaSource s) {
   switch (s) {
@@ -42,12 +37,13 @@ void print_member(const status::MemberStatus& m, std::ostream& out) {
   }
   std::string state = "up";
   if (m.is_learner) state += ", learner";
-  state += m.is_leader() ? ", leader"
-                         : (m.has_leader() ? ", follower of " + hex(m.leader_id) : ", NO LEADER");
+  state += m.is_leader()
+               ? ", leader"
+               : (m.has_leader() ? ", follower of " + hex_id(m.leader_id) : ", NO LEADER");
   row(out, "member",
-      (m.name.empty() ? std::string("?") : m.name) + " (id " + hex(m.member_id) + ")");
+      (m.name.empty() ? std::string("?") : m.name) + " (id " + hex_id(m.member_id) + ")");
   row(out, "state", state);
-  row(out, "cluster", hex(m.cluster_id) + ", " + std::to_string(m.member_count) + " members");
+  row(out, "cluster", hex_id(m.cluster_id) + ", " + std::to_string(m.member_count) + " members");
   row(out, "version", m.version);
   std::string db = to_string(m.db_size) + ", " + to_string(m.db_in_use) + " in use";
   if (m.quota) db += ", quota " + to_string(*m.quota) + " (" + quota_source(m.quota_source) + ")";
@@ -57,7 +53,7 @@ void print_member(const status::MemberStatus& m, std::ostream& out) {
   row(out, "revision", std::to_string(m.revision));
   std::string alarms;
   for (const auto& a : m.alarms)
-    alarms += (alarms.empty() ? "" : ", ") + a.type + " on " + hex(a.member_id);
+    alarms += (alarms.empty() ? "" : ", ") + a.type + " on " + hex_id(a.member_id);
   row(out, "alarms", alarms.empty() ? "none" : alarms);
 }
 

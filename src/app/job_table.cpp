@@ -1,5 +1,9 @@
 #include "etcd_warden/app/job_table.hpp"
 
+#include "etcd_warden/jobs/alarms_job.hpp"
+#include "etcd_warden/jobs/compaction_job.hpp"
+#include "etcd_warden/jobs/defrag_job.hpp"
+#include "etcd_warden/jobs/snapshot_job.hpp"
 #include "etcd_warden/jobs/status_job.hpp"
 
 namespace etcd_warden::app {
@@ -7,8 +11,13 @@ namespace etcd_warden::app {
 // The job objects themselves; each issue's job adds a member here and a
 // JobSpec below.
 struct JobTable::Jobs {
-  explicit Jobs(jobs::JobContext& context) : status(context) {}
+  explicit Jobs(jobs::JobContext& context)
+      : status(context), snapshot(context), compaction(context), defrag(context), alarms(context) {}
   jobs::StatusJob status;
+  jobs::SnapshotJob snapshot;
+  jobs::CompactionJob compaction;
+  jobs::DefragJob defrag;
+  jobs::AlarmsJob alarms;
 };
 
 JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(context)) {
@@ -16,6 +25,18 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
   specs_.push_back({"status", [](const config::Config&) { return true; },
                     [](const config::Config& c) { return c.status.schedule; },
                     [j] { return j->status.run(); }});
+  specs_.push_back({"snapshot", [](const config::Config& c) { return c.snapshot.enabled; },
+                    [](const config::Config& c) { return c.snapshot.schedule; },
+                    [j] { return j->snapshot.run(); }, [j] { j->snapshot.publish_existing(); }});
+  specs_.push_back({"compact", [](const config::Config& c) { return c.compaction.enabled; },
+                    [](const config::Config& c) { return c.compaction.schedule; },
+                    [j] { return j->compaction.run(); }});
+  specs_.push_back({"defrag", [](const config::Config& c) { return c.defrag.enabled; },
+                    [](const config::Config& c) { return c.defrag.schedule; },
+                    [j] { return j->defrag.run(); }});
+  specs_.push_back({"alarms", [](const config::Config& c) { return c.alarms.enabled; },
+                    [](const config::Config& c) { return c.alarms.schedule; },
+                    [j] { return j->alarms.run(); }});
 }
 
 JobTable::~JobTable() = default;

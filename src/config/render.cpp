@@ -149,6 +149,15 @@ void defrag(YAML::Emitter& out, const DefragJob& j) {
   plain(out, "min_free_ratio", number(j.min_free_ratio));
   plain(out, "max_quota_usage", number(j.max_quota_usage));
   text(out, "window", j.window);
+  plain(out, "max_raft_lag", std::to_string(j.max_raft_lag));
+  plain(out, "disk_margin", format_size(j.disk_margin));
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
+void alarms(YAML::Emitter& out, const AlarmsJob& j) {
+  out << YAML::Key << "alarms" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
   schedule(out, j.schedule);
   out << YAML::EndMap;
 }
@@ -186,6 +195,7 @@ std::string render(const Config& c) {
   small_sections(out, c);
   compaction(out, c.compaction);
   defrag(out, c.defrag);
+  alarms(out, c.alarms);
   snapshot(out, c.snapshot);
   tuning(out, c.tuning);
   out << YAML::EndMap;

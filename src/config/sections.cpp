@@ -237,6 +237,13 @@ void read_defrag(Section s, DefragJob& out) {
            "expected HH:MM-HH:MM in local time like 01:00-05:00 (or \"\" for any time), got " +
                in_quotes(out.window));
   }
+  s.read("max_raft_lag", out.max_raft_lag);
+  s.read("disk_margin", out.disk_margin);
+  read_schedule(s, out.schedule);
+}
+
+void read_alarms(Section s, AlarmsJob& out) {
+  s.read("enabled", out.enabled);
   read_schedule(s, out.schedule);
 }
 
@@ -289,7 +296,7 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
   Config c;
   Section top(&root, "",
               {"etcd", "metrics", "log", "control", "coordination", "status", "compaction",
-               "defrag", "snapshot", "tuning"},
+               "defrag", "alarms", "snapshot", "tuning"},
               errors);
   read_etcd(top.child("etcd", {"endpoints", "tls", "auth", "metrics_url", "data_dir",
                                "dial_timeout", "request_timeout", "quota"}),
@@ -301,9 +308,11 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
   read_status(top.child("status", with_schedule({})), c.status);
   read_compaction(top.child("compaction", with_schedule({"enabled", "mode", "retention"})),
                   c.compaction);
-  read_defrag(top.child("defrag", with_schedule({"enabled", "min_free", "min_free_ratio",
-                                                 "max_quota_usage", "window"})),
-              c.defrag);
+  read_defrag(
+      top.child("defrag", with_schedule({"enabled", "min_free", "min_free_ratio", "max_quota_usage",
+                                         "window", "max_raft_lag", "disk_margin"})),
+      c.defrag);
+  read_alarms(top.child("alarms", with_schedule({"enabled"})), c.alarms);
   read_snapshot(top.child("snapshot", with_schedule({"enabled", "dir", "compression",
                                                      "compression_level", "keep_last", "max_age",
                                                      "copy_to", "hook", "hook_timeout"})),

@@ -124,6 +124,7 @@ std::variant<Stubs*, std::string> Client::stubs_for(const std::string& url) {
 }
 
 void Client::cancel_all() {
+  cancelled_ = true;
   for (auto* context : in_flight_) context->TryCancel();
 }
 
@@ -220,6 +221,12 @@ Task<Result<pb::CompactionResponse>> Client::compact(pb::CompactionRequest reque
                                        cfg_.request_timeout, WARDEN_ASYNC(kv, Compact));
 }
 
+Task<Result<pb::CompactionResponse>> Client::compact(pb::CompactionRequest request,
+                                                     config::Duration timeout) {
+  return unary<pb::CompactionResponse>(local_url(), "Compact", std::move(request), timeout,
+                                       WARDEN_ASYNC(kv, Compact));
+}
+
 Task<Result<pb::DefragmentResponse>> Client::defragment(std::string url, config::Duration timeout) {
   return unary<pb::DefragmentResponse>(std::move(url), "Defragment", pb::DefragmentRequest{},
                                        timeout, WARDEN_ASYNC(maintenance, Defragment));
@@ -245,6 +252,68 @@ Task<Result<pb::LeaseRevokeResponse>> Client::lease_revoke(std::int64_t id) {
   request.set_id(id);
   return unary<pb::LeaseRevokeResponse>(local_url(), "LeaseRevoke", std::move(request),
                                         cfg_.request_timeout, WARDEN_ASYNC(lease, LeaseRevoke));
+}
+
+Task<Result<pb::LeaseRevokeResponse>> Client::lease_revoke(std::int64_t id,
+                                                           config::Duration timeout) {
+  pb::LeaseRevokeRequest request;
+  request.set_id(id);
+  return unary<pb::LeaseRevokeResponse>(local_url(), "LeaseRevoke", std::move(request), timeout,
+                                        WARDEN_ASYNC(lease, LeaseRevoke));
+}
+
+namespace {
+
+// LeaseKeepAlive is a bidi stream; one request and one answer per stream
+// keeps it a call with a deadline. The reactor deletes itself when gRPC is
+// done with it; `done` (which owns the request, answer and context) runs last.
+class KeepAliveOnce final
+    : public grpc::ClientBidiReactor<pb::LeaseKeepAliveRequest, pb::LeaseKeepAliveResponse> {
+ public:
+  KeepAliveOnce(const pb::LeaseKeepAliveRequest* request, pb::LeaseKeepAliveResponse* response,
+                std::function<void(grpc::Status)> done)
+      : request_(request), response_(response), done_(std::move(done)) {}
+
+  void start() {
+    StartWrite(request_);
+    StartRead(response_);
+    StartCall();
+  }
+  void OnWriteDone(bool ok) override {
+    if (ok) StartWritesDone();  // etcd answers, then ends the stream on EOF
+  }
+  void OnReadDone(bool ok) override { answered_ = ok; }
+  void OnDone(const grpc::Status& status) override {
+    grpc::Status out = status;
+    if (status.ok() && !answered_) {
+      out =
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream ended without an answer");
+    }
+    auto done = std::move(done_);
+    delete this;
+    done(std::move(out));
+  }
+
+ private:
+  const pb::LeaseKeepAliveRequest* request_;
+  pb::LeaseKeepAliveResponse* response_;
+  std::function<void(grpc::Status)> done_;
+  bool answered_ = false;
+};
+
+}  // namespace
+
+Task<Result<pb::LeaseKeepAliveResponse>> Client::lease_keep_alive(std::int64_t id) {
+  pb::LeaseKeepAliveRequest request;
+  request.set_id(id);
+  auto start = [](Stubs& s, grpc::ClientContext* c, const pb::LeaseKeepAliveRequest* req,
+                  pb::LeaseKeepAliveResponse* resp, auto cb) {
+    auto* reactor = new KeepAliveOnce(req, resp, std::move(cb));
+    s.lease->async()->LeaseKeepAlive(c, reactor);
+    reactor->start();
+  };
+  return unary<pb::LeaseKeepAliveResponse>(local_url(), "LeaseKeepAlive", std::move(request),
+                                           cfg_.request_timeout, start);
 }
 
 #undef WARDEN_ASYNC

@@ -1,4 +1,5 @@
 #include "etcd_warden/jobs/status_job.hpp"
+#include "etcd_warden/util/hex_id.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,12 +19,6 @@ std::string alarm_name(etcdserverpb::AlarmType type) {
     default:
       return "NONE";
   }
-}
-
-std::string hex_id(std::uint64_t id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
-  return buf;
 }
 
 std::string alarms_text(const std::vector<status::Alarm>& alarms) {

@@ -51,6 +51,9 @@ WardenMetrics::WardenMetrics(std::shared_ptr<prometheus::Registry> r)
                                        .Help("Bytes reclaimed by defragmenting the local member")
                                        .Register(*r)
                                        .Add({})),
+      defrag_last_duration_seconds(
+          gauge_family(*r, "etcd_warden_defrag_last_duration_seconds",
+                       "How long the last Defragment call of this warden took")),
       compaction_last_revision(gauge_family(*r, "etcd_warden_compaction_last_revision",
                                             "Revision of the last compaction")),
       disk_fsync_p99_seconds(gauge_family(*r, "etcd_warden_disk_fsync_p99_seconds",
@@ -84,6 +87,10 @@ void WardenMetrics::declare_job(const std::string& job) {
   for (auto outcome : {sched::Outcome::success, sched::Outcome::failure, sched::Outcome::skipped}) {
     job_runs_total_.Add({{"job", job}, {"result", std::string(sched::to_string(outcome))}});
   }
+}
+
+void WardenMetrics::set_last_success(const std::string& job, double unix_seconds) {
+  job_last_success_.Add({{"job", job}}).Set(unix_seconds);
 }
 
 void WardenMetrics::job_finished(const std::string& job, sched::Outcome outcome, double seconds,

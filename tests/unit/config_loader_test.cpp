@@ -129,7 +129,8 @@ control: {bus: "unix:path=/run/x.sock"}
 coordination: {prefix: /locks/, lock_ttl: 30s}
 status: {every: 5s, jitter: 1s, retry_initial: 1s, retry_max: 1m}
 compaction: {enabled: false, mode: periodic, retention: 2h, every: 1h, jitter: 0s}
-defrag: {enabled: true, min_free: 1GB, min_free_ratio: 0.5, max_quota_usage: 1, window: "22:00-04:00", every: 30m}
+defrag: {enabled: true, min_free: 1GB, min_free_ratio: 0.5, max_quota_usage: 1, window: "22:00-04:00", every: 30m, max_raft_lag: 50, disk_margin: 1GiB}
+alarms: {enabled: false, every: 30s, jitter: 5s}
 snapshot:
   enabled: true
   dir: /backup
@@ -172,6 +173,10 @@ tuning: {enabled: false, heartbeat_interval: 100ms, election_timeout: 1s}
   CHECK(c.defrag.max_quota_usage == 1.0);
   CHECK(c.defrag.window == "22:00-04:00");
   CHECK(c.defrag.schedule == Schedule{30min, 1min});
+  CHECK(c.defrag.max_raft_lag == 50);
+  CHECK(c.defrag.disk_margin == etcd_warden::Bytes::gib(1));
+  CHECK_FALSE(c.alarms.enabled);
+  CHECK(c.alarms.schedule == Schedule{30s, 5s});
   CHECK(c.snapshot.dir == "/backup");
   CHECK(c.snapshot.compression == Compression::none);
   CHECK(c.snapshot.compression_level == 19);
@@ -253,6 +258,10 @@ TEST_CASE("each kind of error names its line and column", "[config][loader]") {
        "test.yaml:2:13: defrag.min_free: expected a size like 256MiB, got 'lots'"},
       {"defrag:\n  min_free: -1MiB\n",
        "test.yaml:2:13: defrag.min_free: expected a size like 256MiB, got '-1MiB'"},
+      {"defrag:\n  disk_margin: lots\n",
+       "test.yaml:2:16: defrag.disk_margin: expected a size like 256MiB, got 'lots'"},
+      {"alarms:\n  enable: false\n",
+       "test.yaml:2:3: unknown key 'alarms.enable' (did you mean 'enabled'?)"},
       {"etcd:\n  quota: 99999PiB\n",
        "test.yaml:2:10: etcd.quota: expected a size like 256MiB, got '99999PiB'"},
       {"defrag:\n  min_free_ratio: half\n",
@@ -441,6 +450,10 @@ TEST_CASE("render loads back to an equal config", "[config][loader]") {
     c.defrag.min_free_ratio = 0.1;
     c.defrag.max_quota_usage = 0.95;
     c.defrag.window = "23:30-02:15";
+    c.defrag.max_raft_lag = 7;
+    c.defrag.disk_margin = etcd_warden::Bytes{123456789};
+    c.alarms.enabled = false;
+    c.alarms.schedule = Schedule{1min, 10s, 5s, 5min};
     c.snapshot.enabled = false;
     c.snapshot.dir = "/backup/\"quoted\"";
     c.snapshot.compression = Compression::none;
@@ -485,6 +498,9 @@ TEST_CASE("render shows every key and no secret", "[config][loader]") {
                           "min_free: 256MiB",
                           "min_free_ratio: 0.3",
                           "window: \"\"",
+                          "max_raft_lag: 1000",
+                          "disk_margin: 256MiB",
+                          "alarms:",
                           "compression: zstd",
                           "copy_to: []",
                           "max_age: ~",

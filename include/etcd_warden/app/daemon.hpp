@@ -6,13 +6,19 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "etcd_warden/app/runtime.hpp"
 #include "etcd_warden/metrics/warden_metrics.hpp"
 #include "etcd_warden/sched/scheduler.hpp"
 #include "etcd_warden/systemd/notifier.hpp"
+
+namespace etcd_warden::control {
+class ControlService;
+}
 
 namespace etcd_warden::app {
 
@@ -29,6 +35,11 @@ class Daemon {
   void resume();
   const status::StatusBoard& board() const { return runtime_.board; }
   Runtime& runtime() { return runtime_; }
+  const sched::Scheduler& scheduler() const { return scheduler_; }
+  // Called on the loop after each job run, once the board has the result.
+  void observe_job_finished(sched::FinishedFn observer) {
+    job_observers_.push_back(std::move(observer));
+  }
 
  private:
   void on_job_finished(const std::string& name, const sched::JobResult& result,
@@ -38,6 +49,7 @@ class Daemon {
   void shutdown();
   void start_watchdog(std::chrono::microseconds interval);
   void refresh_status();
+  void start_control();
   bool apply(std::shared_ptr<const config::Config> next, std::string& problem);
 
   std::filesystem::path config_path_;
@@ -51,6 +63,8 @@ class Daemon {
   asio::steady_timer pause_timer_;
   asio::steady_timer shutdown_timer_;
   bool stopping_ = false;
+  std::vector<sched::FinishedFn> job_observers_;
+  std::unique_ptr<control::ControlService> control_;  // null when the bus is unavailable
 };
 
 }  // namespace etcd_warden::app

@@ -18,6 +18,8 @@ struct JobSpec {
   std::function<bool(const config::Config&)> enabled;
   std::function<config::Schedule(const config::Config&)> schedule;
   std::function<Task<sched::JobResult>()> run;
+  std::function<void()> on_start =
+      {};  // once, when the daemon starts (e.g. publish existing state)
 };
 
 // The jobs keep references into `context`, which must outlive them.

@@ -108,9 +108,21 @@ struct DefragJob {
   double min_free_ratio = 0.3;
   double max_quota_usage = 0.8;
   std::string window;  // "01:00-05:00" local time; empty = any time
+  // Gates: every member within this many raft entries of the most advanced
+  // one, and free disk for the copy (the in-use size) plus this margin.
+  std::uint64_t max_raft_lag = 1000;
+  Bytes disk_margin = Bytes::mib(256);
   Schedule schedule{10min, 1min};
 
   bool operator==(const DefragJob&) const = default;
+};
+
+// NOSPACE recovery and CORRUPT reporting; polls the alarm list.
+struct AlarmsJob {
+  bool enabled = true;
+  Schedule schedule{10s, 0ms};
+
+  bool operator==(const AlarmsJob&) const = default;
 };
 
 enum class Compression { none, zstd };
@@ -148,6 +160,7 @@ struct Config {
   StatusJob status;
   CompactionJob compaction;
   DefragJob defrag;
+  AlarmsJob alarms;
   SnapshotJob snapshot;
   TuningJob tuning;
 

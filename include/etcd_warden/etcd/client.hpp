@@ -65,10 +65,18 @@ class Client : public std::enable_shared_from_this<Client> {
   Task<Result<pb::PutResponse>> put(pb::PutRequest request);
   Task<Result<pb::TxnResponse>> txn(pb::TxnRequest request);
   Task<Result<pb::CompactionResponse>> compact(pb::CompactionRequest request);
+  // A physical compaction of a large database takes longer than a request.
+  Task<Result<pb::CompactionResponse>> compact(pb::CompactionRequest request,
+                                               config::Duration timeout);
   Task<Result<pb::DefragmentResponse>> defragment(std::string url, config::Duration timeout);
   Task<Result<pb::MoveLeaderResponse>> move_leader(std::string leader_url, std::uint64_t target_id);
   Task<Result<pb::LeaseGrantResponse>> lease_grant(std::chrono::seconds ttl);
   Task<Result<pb::LeaseRevokeResponse>> lease_revoke(std::int64_t id);
+  Task<Result<pb::LeaseRevokeResponse>> lease_revoke(std::int64_t id, config::Duration timeout);
+  // One keep-alive of a lease: a LeaseKeepAlive stream that carries a single
+  // request and answer, so it has a deadline like every other call. TTL 0 in
+  // the answer means the lease is gone.
+  Task<Result<pb::LeaseKeepAliveResponse>> lease_keep_alive(std::int64_t id);
 
   // The generic unary call the ones above are made of: a deadline, the auth
   // token, cancellation on shutdown, and a one-line error on failure.
@@ -77,7 +85,16 @@ class Client : public std::enable_shared_from_this<Client> {
                            config::Duration timeout, Method method);
 
   // Cancels every call in flight (shutdown): each completes with CANCELLED.
+  // Calls made afterwards still run (a lock must still be released), but
+  // jobs check cancelled() before starting anything new.
   void cancel_all();
+  bool cancelled() const { return cancelled_; }
+  // Streaming calls register their context so cancel_all() reaches them too.
+  void track(grpc::ClientContext* context) { in_flight_.insert(context); }
+  void untrack(grpc::ClientContext* context) { in_flight_.erase(context); }
+  bool has_auth() const { return cfg_.auth.has_value(); }
+  // The auth token for calls made outside unary() (streams).
+  Task<Result<std::string>> auth_token(std::string url) { return token(std::move(url)); }
   std::size_t in_flight() const { return in_flight_.size(); }
 
   // The channel (and stubs) for a URL, made on first use. Error text on a bad URL.
@@ -100,6 +117,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string token_;
   std::map<std::string, std::unique_ptr<Stubs>> stubs_;
   std::set<grpc::ClientContext*> in_flight_;
+  bool cancelled_ = false;
 };
 
 template <class Resp, class Req, class Method>

@@ -46,6 +46,7 @@ class WardenMetrics {
   prometheus::Family<prometheus::Gauge>& snapshot_last_size_bytes;
   prometheus::Family<prometheus::Gauge>& snapshot_last_revision;
   prometheus::Counter& defrag_reclaimed_bytes_total;
+  prometheus::Family<prometheus::Gauge>& defrag_last_duration_seconds;
   prometheus::Family<prometheus::Gauge>& compaction_last_revision;
   prometheus::Family<prometheus::Gauge>& disk_fsync_p99_seconds;  // {source}
   prometheus::Family<prometheus::Gauge>& peer_rtt_p99_seconds;
@@ -61,6 +62,7 @@ class WardenMetrics {
   // Creates the job's series at 0 for every result, so the first failure is
   // an increase that alert rules can see.
   void declare_job(const std::string& job);
+  void set_last_success(const std::string& job, double unix_seconds);
 
  private:
   explicit WardenMetrics(std::shared_ptr<prometheus::Registry> registry);

@@ -1,0 +1,126 @@
+// The etcd actions the defrag and alarms jobs share: look at the whole
+// cluster, measure free disk, hand leadership off, defragment one member and
+// wait until it is healthy again, and the records kept under the coordination
+// prefix. Thin I/O: every decision is in defrag_rule.hpp / alarm_rule.hpp.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "etcd_warden/jobs/defrag_rule.hpp"
+#include "etcd_warden/jobs/job_context.hpp"
+#include "etcd_warden/jobs/member_view.hpp"
+
+namespace etcd_warden::jobs {
+
+// MemberList, Status of every member (each at its first client URL) and the
+// alarm list. The error string when even the member list is unavailable.
+// `self` receives the local member's ID (0 if the local member did not answer).
+Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
+                                                           std::uint64_t* self = nullptr);
+
+// Free bytes for an unprivileged writer on the filesystem holding `dir`; the
+// error text names the directory and the reason.
+std::variant<Bytes, std::string> free_disk(const std::filesystem::path& dir);
+
+// etcd_disk_defrag_inflight from the local member's /metrics (etcd 3.4.23+,
+// 3.5); nullopt when there is no metrics_url or etcd does not export it.
+Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg);
+
+// Whether `member` is defragmenting right now. The local member: its
+// etcd_disk_defrag_inflight metric. Any member: a serializable read on it,
+// which etcd serves from its own backend, whose read lock a defrag holds from
+// start to end; an answer within ~2 s means no defrag is running (a timeout
+// counts as running). nullopt when the member cannot be reached.
+Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
+                                         const config::Config& cfg, const MemberView& member,
+                                         bool local);
+
+// Keys under coordination.prefix.
+struct CoordKeys {
+  std::string lock;      // the defrag lock (leased)
+  std::string inflight;  // DefragMarker of a defrag that may still run
+  std::string disk_prefix;
+  std::string write_check;  // written and deleted to prove writes work after NOSPACE
+  std::string disk(std::uint64_t member_id) const;
+  explicit CoordKeys(const std::string& prefix);
+};
+
+// Publishes this member's free disk (DiskReport) if the last publication is
+// older than `every`; failures are logged at debug level only (etcd may be
+// under NOSPACE, which refuses the write: the old report stays).
+class DiskReporter {
+ public:
+  Task<void> publish(JobContext& context, std::uint64_t self, bool force = false);
+
+ private:
+  std::optional<sched::SteadyTime> last_;
+};
+Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd,
+                                                 const CoordKeys& keys, std::uint64_t member);
+
+Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
+                                                            const CoordKeys& keys);
+// Written only while the lock key still carries `lock_lease` (false if not).
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
+                                      const DefragMarker& marker, std::int64_t lock_lease);
+Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys);
+
+// --- One member, safely. The caller holds the lock (or is the NOSPACE actor).
+struct StepOutcome {
+  enum class Kind {
+    done,           // defragmented, healthy and caught up again
+    failed,         // etcd said no or the member did not come back; nothing left running
+    still_running,  // Defragment timed out or was cancelled and etcd has not finished
+    stopped,        // the warden is shutting down
+  };
+  Kind kind = Kind::failed;
+  std::string summary;
+  Bytes before;
+  Bytes after;
+  std::chrono::duration<double> took{0};
+  bool moved_leader = false;
+  bool finished_in_etcd = false;  // etcd's defrag is over (the in-flight record may go)
+};
+
+struct StepOptions {
+  const DefragPolicy* policy = nullptr;
+  // Called just before Defragment (write the in-flight marker); returning an
+  // error string aborts the step before anything happened.
+  std::function<Task<std::string>(const MemberView&, config::Duration deadline)> before;
+  // Whether the caller can read this member's own metrics (the local one).
+  bool local = false;
+};
+
+// MoveLeader to `to` when `member` leads, then Defragment with a deadline
+// scaled by its size; on a timeout, waits (up to one more deadline) for etcd
+// to finish; then waits until the member is healthy and caught up.
+Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Client> etcd,
+                                ClusterView view, std::uint64_t member, StepOptions options);
+
+// Sends MoveLeader to the current leader and waits until the cluster agrees
+// on `to` as leader (or `timeout` passes).
+Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
+                                  std::uint64_t to, config::Duration timeout);
+
+// Polls until `member` answers, the cluster agrees on a leader and the member
+// is within max_raft_lag of the others.
+Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t member,
+                             const DefragPolicy& policy, config::Duration timeout);
+
+// After a compaction: waits until `member`'s in-use size has stopped
+// changing (its own physical compaction runs in batches after it applied the
+// request), so that its defrag reclaims what the compaction freed. Gives up
+// quietly after `timeout`.
+Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const MemberView& member,
+                                   config::Duration timeout);
+
+// Sleeps on the loop (never blocks it).
+Task<void> pause_for(asio::any_io_executor executor, config::Duration d);
+
+std::int64_t unix_seconds(sched::WallTime t);
+
+}  // namespace etcd_warden::jobs

@@ -1,0 +1,40 @@
+// The restore plan: exact per-member commands to rebuild the cluster from one
+// snapshot (etcd's disaster-recovery procedure, op-guide/recovery.md): stop
+// every member, move data dirs aside, restore the same snapshot on every
+// member with its own name and peer URL into a fresh data dir, start all,
+// check health. Pure: built from plain data, printed by `restore-plan`.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace etcd_warden::snapshot {
+
+struct PlanMember {
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+};
+
+struct PlanInput {
+  std::vector<PlanMember> members;
+  std::filesystem::path snapshot;  // as stored (plain or .zst)
+  bool compressed = false;
+  std::int64_t revision = 0;
+  std::string etcd_version;        // "3.4.23": etcdctl restores up to 3.4, etcdutl from 3.5
+  std::filesystem::path data_dir;  // each member's --data-dir (the same path on every host)
+  std::string cluster_token;       // a new --initial-cluster-token
+  std::string stamp;               // suffix for the moved-aside data dir, e.g. 20261123T1200Z
+  std::string etcdctl_flags;       // e.g. TLS: "--cacert ... --cert ... --key ..."
+};
+
+// Lines that are shell commands stand alone; explanations are '#' comments,
+// so the plan can be read, or piped through grep -v '^#'.
+std::string build_restore_plan(const PlanInput& in);
+
+// The restore command for one member, as in the plan.
+std::string restore_command(const PlanInput& in, const PlanMember& member);
+
+}  // namespace etcd_warden::snapshot

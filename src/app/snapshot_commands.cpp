@@ -1,0 +1,182 @@
+#include "etcd_warden/app/snapshot_commands.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include "etcd_warden/app/runtime.hpp"
+#include "etcd_warden/config/loader.hpp"
+#include "etcd_warden/snapshot/catalog.hpp"
+#include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/restore_plan.hpp"
+#include "etcd_warden/snapshot/sidecar.hpp"
+#include "etcd_warden/snapshot/verify.hpp"
+
+namespace etcd_warden::app {
+
+namespace {
+
+std::shared_ptr<const config::Config> load(const std::string& path, std::ostream& err) {
+  auto loaded = config::load_file(path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) err << e.to_string() << "\n";
+    return nullptr;
+  }
+  return std::make_shared<const config::Config>(std::move(*loaded.config));
+}
+
+int verify(const std::string& file, std::ostream& out, std::ostream& err) {
+  const auto result = snapshot::verify_file(file);
+  if (!result.ok) {
+    err << "FAIL " << file << ": " << result.error << "\n";
+    return 1;
+  }
+  std::string revision = "unknown";
+  if (auto name =
+          snapshot::parse_snapshot_file_name(std::filesystem::path(file).filename().string())) {
+    revision = std::to_string(name->revision);
+  }
+  auto sidecar = snapshot::read_sidecar(snapshot::sidecar_path(file));
+  if (auto* info = std::get_if<snapshot::SnapshotInfo>(&sidecar)) {
+    revision = std::to_string(info->revision);
+    if (info->sha256 != result.sha256) {
+      err << "FAIL " << file << ": sha256 " << result.sha256 << " differs from its sidecar's "
+          << info->sha256 << "\n";
+      return 1;
+    }
+  }
+  out << "OK " << file << ": revision " << revision << ", database " << to_string(result.db_bytes)
+      << " (" << result.db_bytes.value << " bytes), file " << to_string(result.file_bytes)
+      << (result.compressed ? " zstd" : " plain") << ", sha256 " << result.sha256 << "\n";
+  return 0;
+}
+
+int list(const config::Config& cfg, std::ostream& out, std::ostream& err) {
+  std::vector<std::filesystem::path> dirs{cfg.snapshot.dir};
+  dirs.insert(dirs.end(), cfg.snapshot.copy_to.begin(), cfg.snapshot.copy_to.end());
+  int code = 0;
+  for (const auto& dir : dirs) {
+    auto listed = snapshot::list_snapshots(dir);
+    if (auto* error = std::get_if<std::string>(&listed)) {
+      err << *error << "\n";
+      code = 1;
+      continue;
+    }
+    const auto& entries = std::get<std::vector<snapshot::SnapshotEntry>>(listed);
+    out << dir.string() << ": " << entries.size() << " snapshot(s)\n";
+    if (entries.empty()) continue;
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-58s %10s  %-20s %9s  %s\n", "FILE", "REVISION",
+                  "TAKEN (UTC)", "SIZE", "VERIFIED");
+    out << line;
+    for (const auto& e : entries) {
+      std::snprintf(line, sizeof line, "  %-58s %10lld  %-20s %9s  %s\n", e.path.filename().c_str(),
+                    static_cast<long long>(e.name.revision),
+                    snapshot::format_rfc3339(e.name.taken).c_str(), to_string(e.file_bytes).c_str(),
+                    e.verified() ? "yes" : ("no: " + e.problem).c_str());
+      out << line;
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+int snapshot_command(const std::vector<std::string>& words, const std::string& config_path,
+                     std::ostream& out, std::ostream& err) {
+  if (words.size() == 3 && words[1] == "verify") return verify(words[2], out, err);
+  if (words.size() == 2 && words[1] == "list") {
+    auto cfg = load(config_path, err);
+    return cfg ? list(*cfg, out, err) : 1;
+  }
+  err << "usage: etcd-warden snapshot verify FILE | etcd-warden snapshot list\n";
+  return 2;
+}
+
+int restore_plan_command(const std::vector<std::string>& words, const std::string& config_path,
+                         std::ostream& out, std::ostream& err) {
+  if (words.size() > 2) {
+    err << "usage: etcd-warden restore-plan [SNAPSHOT]\n";
+    return 2;
+  }
+  auto cfg = load(config_path, err);
+  if (!cfg) return 1;
+
+  snapshot::PlanInput in;
+  if (words.size() == 2) {
+    in.snapshot = std::filesystem::absolute(words[1]);
+  } else {
+    auto listed = snapshot::list_snapshots(cfg->snapshot.dir);
+    if (auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&listed)) {
+      for (const auto& e : *entries) {
+        if (e.verified()) {
+          in.snapshot = e.path;
+          break;
+        }
+      }
+    }
+    if (in.snapshot.empty()) {
+      err << "restore-plan: no verified snapshot in " << cfg->snapshot.dir.string()
+          << "; name one: etcd-warden restore-plan FILE\n";
+      return 1;
+    }
+  }
+  const auto verified = snapshot::verify_file(in.snapshot);
+  if (!verified.ok) {
+    err << "restore-plan: " << in.snapshot.string() << " does not verify: " << verified.error
+        << "\n";
+    return 1;
+  }
+  in.compressed = verified.compressed;
+  if (auto name = snapshot::parse_snapshot_file_name(in.snapshot.filename().string()))
+    in.revision = name->revision;
+
+  try {
+    Runtime runtime(cfg);
+    std::string failure;
+    asio::co_spawn(
+        runtime.io,
+        [&]() -> Task<void> {
+          auto status_op = runtime.context.etcd->status();
+          auto status = co_await std::move(status_op);
+          if (status) in.etcd_version = status->version();
+          auto members_op = runtime.context.etcd->member_list();
+          auto members = co_await std::move(members_op);
+          if (!members) {
+            failure = members.error().to_string();
+            co_return;
+          }
+          for (const auto& m : members->members()) {
+            snapshot::PlanMember pm{m.name(),
+                                    {m.peerurls().begin(), m.peerurls().end()},
+                                    {m.clienturls().begin(), m.clienturls().end()}};
+            in.members.push_back(std::move(pm));
+          }
+        },
+        asio::detached);
+    runtime.io.run();
+    if (!failure.empty()) {
+      err << "restore-plan: cannot read the member list: " << failure << "\n";
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    err << config_path << ": " << e.what() << "\n";
+    return 1;
+  }
+
+  in.data_dir = cfg->etcd.data_dir;
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  in.stamp = stamp;
+  in.cluster_token = std::string("etcd-restored-") + stamp;
+  if (cfg->etcd.tls) {
+    const auto& t = *cfg->etcd.tls;
+    if (!t.ca.empty()) in.etcdctl_flags += "--cacert " + t.ca.string();
+    if (!t.cert.empty())
+      in.etcdctl_flags += " --cert " + t.cert.string() + " --key " + t.key.string();
+  }
+  out << snapshot::build_restore_plan(in);
+  return 0;
+}
+
+}  // namespace etcd_warden::app

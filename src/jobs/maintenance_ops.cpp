@@ -1,0 +1,437 @@
+#include "etcd_warden/jobs/maintenance_ops.hpp"
+
+// GCC 12 at -O2 inlines Asio's awaitable frame operator new/delete (its
+// recycling allocator) into large coroutines and then reports a
+// -Wmismatched-new-delete that does not exist: both sides are Asio's own pair.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "etcd_warden/config/units.hpp"
+#include "etcd_warden/coord/lease_lock.hpp"
+#include "etcd_warden/net/http_get.hpp"
+#include "etcd_warden/net/prom_text.hpp"
+
+namespace etcd_warden::jobs {
+
+namespace pb = ::etcdserverpb;
+using namespace std::chrono_literals;
+
+namespace {
+
+// How often the waits below ask etcd again.
+constexpr config::Duration kPoll = 250ms;
+// A disk report is refreshed at most this often.
+constexpr auto kDiskReportEvery = std::chrono::minutes(5);
+
+Bytes non_negative(std::int64_t v) {
+  return Bytes{static_cast<std::uint64_t>(std::max<std::int64_t>(0, v))};
+}
+
+std::string seconds_text(std::chrono::duration<double> d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", d.count());
+  return buf;
+}
+
+pb::TxnRequest delete_key(const std::string& key) {
+  pb::TxnRequest txn;
+  txn.add_success()->mutable_request_delete_range()->set_key(key);
+  return txn;
+}
+
+}  // namespace
+
+std::int64_t unix_seconds(sched::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Task<void> pause_for(asio::any_io_executor executor, config::Duration d) {
+  asio::steady_timer timer(executor);
+  timer.expires_after(d);
+  boost::system::error_code ec;
+  auto wait = timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await std::move(wait);
+}
+
+Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
+                                                           std::uint64_t* self) {
+  using Out = std::variant<ClusterView, std::string>;
+  if (self != nullptr) {
+    *self = 0;
+    auto local_op = etcd->status();
+    auto local = co_await std::move(local_op);
+    if (local) *self = local->header().member_id();
+  }
+  auto list_op = etcd->member_list();
+  auto list = co_await std::move(list_op);
+  if (!list) co_return Out(std::in_place_index<1>, list.error().to_string());
+
+  ClusterView view;
+  for (const auto& m : list->members()) {
+    MemberView v;
+    v.id = m.id();
+    v.name = m.name();
+    v.is_learner = m.islearner();
+    if (m.clienturls_size() > 0) v.url = m.clienturls(0);
+    if (v.url.empty()) {
+      v.error = "no client URL (member added but not started?)";
+      view.members.push_back(std::move(v));
+      continue;
+    }
+    auto status_op = etcd->status(v.url);
+    auto st = co_await std::move(status_op);
+    if (!st) {
+      v.error = st.error().to_string();
+    } else if (st->header().member_id() != v.id) {
+      v.error = v.url + " answered as member " + hex_id(st->header().member_id());
+    } else {
+      v.answered = true;
+      v.leader_id = st->leader();
+      v.db_size = non_negative(st->dbsize());
+      // etcd 3.3 and older have no dbSizeInUse: the whole file counts as used.
+      v.db_in_use = st->dbsizeinuse() > 0 ? non_negative(st->dbsizeinuse()) : v.db_size;
+      v.raft_index = st->raftindex();
+    }
+    view.members.push_back(std::move(v));
+  }
+
+  auto alarms_op = etcd->alarms();
+  auto alarms = co_await std::move(alarms_op);
+  if (!alarms) co_return Out(std::in_place_index<1>, alarms.error().to_string());
+  for (const auto& a : alarms->alarms()) {
+    if (a.alarm() == pb::NOSPACE) view.alarms.push_back({a.memberid(), AlarmKind::nospace});
+    if (a.alarm() == pb::CORRUPT) view.alarms.push_back({a.memberid(), AlarmKind::corrupt});
+  }
+  co_return Out(std::in_place_index<0>, std::move(view));
+}
+
+std::variant<Bytes, std::string> free_disk(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) {
+    return "cannot measure free space of " + dir.string() + ": " + std::strerror(errno);
+  }
+  return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
+}
+
+Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
+  if (cfg.etcd.metrics_url.empty()) co_return std::nullopt;
+  auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout);
+  auto response = co_await std::move(get);
+  if (!response.ok()) co_return std::nullopt;
+  const auto parsed = net::parse_prometheus_text(response.body);
+  const auto v = parsed.value("etcd_disk_defrag_inflight");
+  if (!v) co_return std::nullopt;
+  co_return *v != 0;
+}
+
+Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
+                                         const config::Config& cfg, const MemberView& member,
+                                         bool local) {
+  if (local) {
+    auto metric = local_defrag_inflight(cfg);
+    auto inflight = co_await std::move(metric);
+    if (inflight) co_return inflight;
+  }
+  if (member.url.empty()) co_return std::nullopt;
+  pb::RangeRequest probe;
+  probe.set_key(CoordKeys(cfg.coordination.prefix).inflight);
+  probe.set_serializable(true);  // answered by this member alone, from its backend
+  probe.set_count_only(true);
+  const auto timeout = std::min<config::Duration>(etcd->request_timeout(), 2s);
+  auto read = etcd->unary<pb::RangeResponse>(
+      member.url, "Range", std::move(probe), timeout,
+      [](etcd::Stubs& s, grpc::ClientContext* c, const pb::RangeRequest* req,
+         pb::RangeResponse* resp, auto cb) { s.kv->async()->Range(c, req, resp, std::move(cb)); });
+  auto answer = co_await std::move(read);
+  if (answer) co_return false;
+  if (answer.error().code == grpc::StatusCode::DEADLINE_EXCEEDED) co_return true;
+  co_return std::nullopt;
+}
+
+CoordKeys::CoordKeys(const std::string& prefix)
+    : lock(coord::key_under(prefix, "defrag/lock")),
+      inflight(coord::key_under(prefix, "defrag/inflight")),
+      disk_prefix(coord::key_under(prefix, "disk/")),
+      write_check(coord::key_under(prefix, "nospace-check")) {}
+
+std::string CoordKeys::disk(std::uint64_t member_id) const {
+  return disk_prefix + hex_id(member_id);
+}
+
+Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, bool force) {
+  const auto now = context.clock.now();
+  if (!force && last_ && now - *last_ < kDiskReportEvery) co_return;
+  auto config = context.config;
+  auto etcd = context.etcd;
+  auto free = free_disk(config->etcd.data_dir);
+  if (auto* error = std::get_if<std::string>(&free)) {
+    spdlog::debug("disk report not published: {}", *error);
+    co_return;
+  }
+  const DiskReport report{std::get<Bytes>(free), unix_seconds(context.clock.wall_now())};
+  pb::PutRequest put;
+  put.set_key(CoordKeys(config->coordination.prefix).disk(self));
+  put.set_value(encode(report));
+  auto send = etcd->put(std::move(put));
+  auto done = co_await std::move(send);
+  if (!done) {
+    spdlog::debug("disk report not published: {}", done.error().to_string());
+    co_return;
+  }
+  last_ = now;
+}
+
+Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd,
+                                                 const CoordKeys& keys, std::uint64_t member) {
+  pb::RangeRequest range;
+  range.set_key(keys.disk(member));
+  auto read = etcd->range(std::move(range));
+  auto answer = co_await std::move(read);
+  if (!answer || answer->kvs_size() == 0) co_return std::nullopt;
+  co_return parse_disk_report(answer->kvs(0).value());
+}
+
+Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
+                                                            const CoordKeys& keys) {
+  pb::RangeRequest range;
+  range.set_key(keys.inflight);
+  auto read = etcd->range(std::move(range));
+  auto answer = co_await std::move(read);
+  if (!answer) co_return answer.error();
+  if (answer->kvs_size() == 0) co_return std::optional<DefragMarker>{};
+  auto marker = parse_marker(answer->kvs(0).value());
+  if (!marker) {
+    spdlog::warn("ignoring unreadable defrag marker {}='{}'", keys.inflight,
+                 answer->kvs(0).value());
+  }
+  co_return marker;
+}
+
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
+                                      const DefragMarker& marker, std::int64_t lock_lease) {
+  pb::TxnRequest txn;
+  auto* cmp = txn.add_compare();
+  cmp->set_key(keys.lock);
+  cmp->set_target(pb::Compare::LEASE);
+  cmp->set_result(pb::Compare::EQUAL);
+  cmp->set_lease(lock_lease);
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key(keys.inflight);
+  put->set_value(encode(marker));
+  auto send = etcd->txn(std::move(txn));
+  auto answer = co_await std::move(send);
+  if (!answer) co_return answer.error();
+  co_return answer->succeeded();
+}
+
+Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys) {
+  auto send = etcd->txn(delete_key(keys.inflight));
+  auto answer = co_await std::move(send);
+  if (!answer) co_return answer.error();
+  co_return true;
+}
+
+Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
+                                  std::uint64_t to, config::Duration timeout) {
+  const std::uint64_t leader = view.leader_id();
+  const MemberView* from = view.find(leader);
+  const MemberView* target = view.find(to);
+  if (from == nullptr || target == nullptr) co_return Verdict::no("leader or target unknown");
+  spdlog::info("handing leadership from={} to={} before defrag", label(*from), label(*target));
+  auto move = etcd->move_leader(from->url, to);
+  auto moved = co_await std::move(move);
+  if (!moved) {
+    co_return Verdict::no("MoveLeader from " + label(*from) + " to " + label(*target) + ": " +
+                          moved.error().to_string());
+  }
+  // MoveLeader returns once the leader saw the transfer; wait until both
+  // members agree so the next step sees a settled cluster.
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+    auto a_op = etcd->status(from->url);
+    auto a = co_await std::move(a_op);
+    auto b_op = etcd->status(target->url);
+    auto b = co_await std::move(b_op);
+    if (a && b && a->leader() == to && b->leader() == to) {
+      spdlog::info("leadership moved from={} to={}", label(*from), label(*target));
+      co_return Verdict::yes("leadership moved to " + label(*target));
+    }
+    auto nap = pause_for(etcd->executor(), kPoll);
+    co_await std::move(nap);
+  }
+  co_return Verdict::no("leadership did not settle on " + label(*target) + " within " +
+                        config::format_duration(timeout));
+}
+
+Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t member,
+                             const DefragPolicy& policy, config::Duration timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no answer yet";
+  while (!etcd->cancelled()) {
+    auto probe = probe_cluster(etcd);
+    auto seen = co_await std::move(probe);
+    if (auto* view = std::get_if<ClusterView>(&seen)) {
+      const MemberView* m = view->find(member);
+      if (m == nullptr) {
+        last = "member " + hex_id(member) + " left the member list";
+      } else if (!m->answered) {
+        last = label(*m) + ": " + m->error;
+      } else if (view->leader_id() == 0) {
+        last = "no agreed leader";
+      } else {
+        const std::uint64_t lag =
+            view->max_raft_index() - std::min(view->max_raft_index(), m->raft_index);
+        if (lag <= policy.max_raft_lag) co_return Verdict::yes("caught up");
+        last = label(*m) + " is " + std::to_string(lag) + " raft entries behind";
+      }
+    } else {
+      last = std::get<std::string>(seen);
+    }
+    if (std::chrono::steady_clock::now() >= give_up) break;
+    auto nap = pause_for(etcd->executor(), kPoll);
+    co_await std::move(nap);
+  }
+  co_return Verdict::no(last);
+}
+
+Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const MemberView& member,
+                                   config::Duration timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  std::optional<std::int64_t> last;
+  int same = 0;
+  while (std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+    auto status_op = etcd->status(member.url);
+    auto st = co_await std::move(status_op);
+    if (st) {
+      same = last && *last == st->dbsizeinuse() ? same + 1 : 0;
+      last = st->dbsizeinuse();
+      if (same >= 3) co_return;  // unchanged for ~1 s
+    }
+    auto nap = pause_for(etcd->executor(), 300ms);
+    co_await std::move(nap);
+  }
+}
+
+Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Client> etcd,
+                                ClusterView view, std::uint64_t member, StepOptions options) {
+  StepOutcome out;
+  const DefragPolicy& policy = *options.policy;
+  const MemberView* found = view.find(member);
+  if (found == nullptr) {
+    out.summary = "member " + hex_id(member) + " is not in the member list";
+    co_return out;
+  }
+  const MemberView m = *found;
+  out.before = m.db_size;
+  const auto deadline = defrag_deadline(m.db_size, etcd->request_timeout());
+  // Long enough for an election on a slow cluster (election timeouts up to ~5 s).
+  const config::Duration settle = std::max<config::Duration>(15s, 3 * etcd->request_timeout());
+
+  if (view.leader_id() == member) {
+    const auto to = choose_transferee(view, member, &policy);
+    if (!to) {
+      out.summary = label(m) + " is leader and has no healthy voting follower to hand off to";
+      co_return out;
+    }
+    auto hand_off = hand_off_leadership(etcd, view, *to, settle);
+    auto handed = co_await std::move(hand_off);
+    if (!handed.ok) {
+      out.summary = handed.reason;
+      co_return out;
+    }
+    out.moved_leader = true;
+  }
+  if (etcd->cancelled()) {
+    out.kind = StepOutcome::Kind::stopped;
+    out.summary = "stopping before the defrag of " + label(m);
+    co_return out;
+  }
+  if (options.before) {
+    auto before = options.before(m, deadline);
+    const std::string refused = co_await std::move(before);
+    if (!refused.empty()) {
+      out.summary = refused;
+      co_return out;
+    }
+  }
+
+  spdlog::info("defrag start member={} db={} in_use={} deadline={}", label(m), to_string(m.db_size),
+               to_string(m.db_in_use), config::format_duration(deadline));
+  const auto started = std::chrono::steady_clock::now();
+  auto call = etcd->defragment(m.url, deadline);
+  auto answer = co_await std::move(call);
+  bool finished = answer.ok();
+  if (!answer) {
+    const auto code = answer.error().code;
+    if (code == grpc::StatusCode::CANCELLED && etcd->cancelled()) {
+      out.kind = StepOutcome::Kind::stopped;
+      out.summary = "stopped during the defrag of " + label(m) +
+                    "; etcd finishes it on its own, the in-flight record keeps others waiting";
+      co_return out;
+    }
+    if (code != grpc::StatusCode::DEADLINE_EXCEEDED && code != grpc::StatusCode::UNAVAILABLE &&
+        code != grpc::StatusCode::CANCELLED) {
+      // etcd answered with an error: its defrag is over.
+      out.summary = "defrag of " + label(m) + " failed: " + answer.error().to_string();
+      co_return out;
+    }
+    // No answer: etcd may still be copying. Never start it again before it
+    // says it finished (the file size changed, or defrag_inflight is 0).
+    spdlog::warn("defrag member={} no answer ({}); waiting for etcd to finish", label(m),
+                 answer.error().to_string());
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    while (!finished && std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+      auto nap = pause_for(etcd->executor(), 1s);
+      co_await std::move(nap);
+      std::optional<Bytes> size;
+      auto st_op = etcd->status(m.url);
+      auto st = co_await std::move(st_op);
+      if (st) size = non_negative(st->dbsize());
+      auto running = defrag_running(etcd, *context.config, m, options.local);
+      const std::optional<bool> inflight = co_await std::move(running);
+      DefragMarker probe{m.id, m.db_size, 0, INT64_MAX, ""};
+      finished = marker_state(probe, size, inflight, 0) == MarkerState::finished;
+    }
+    if (!finished) {
+      out.kind = etcd->cancelled() ? StepOutcome::Kind::stopped : StepOutcome::Kind::still_running;
+      out.summary = "defrag of " + label(m) + " did not finish within " +
+                    config::format_duration(2 * deadline) +
+                    "; not retried until etcd reports it finished";
+      co_return out;
+    }
+  }
+  out.took = std::chrono::steady_clock::now() - started;
+  out.finished_in_etcd = true;
+
+  auto settled = wait_caught_up(etcd, member, policy, settle);
+  auto healthy = co_await std::move(settled);
+  auto st_op = etcd->status(m.url);
+  auto st = co_await std::move(st_op);
+  out.after = st ? non_negative(st->dbsize()) : m.db_size;
+  const Bytes reclaimed = out.before - out.after;
+  context.metrics.defrag_reclaimed_bytes_total.Increment(reclaimed.as_double());
+  metrics::WardenMetrics::set(context.metrics.defrag_last_duration_seconds, out.took.count());
+  spdlog::info("defrag done member={} before={} after={} reclaimed={} took={}", label(m),
+               to_string(out.before), to_string(out.after), to_string(reclaimed),
+               seconds_text(out.took));
+  std::string summary = "member=" + label(m) + " reclaimed=" + to_string(reclaimed) +
+                        " before=" + to_string(out.before) + " after=" + to_string(out.after) +
+                        " took=" + seconds_text(out.took);
+  if (out.moved_leader) summary += " (leadership handed off first)";
+  if (!healthy.ok) {
+    out.kind = StepOutcome::Kind::failed;
+    out.summary = summary + "; but not healthy and caught up within " +
+                  config::format_duration(settle) + ": " + healthy.reason;
+    co_return out;
+  }
+  out.kind = StepOutcome::Kind::done;
+  out.summary = summary;
+  co_return out;
+}
+
+}  // namespace etcd_warden::jobs

@@ -1,0 +1,187 @@
+#include "etcd_warden/jobs/snapshot_job.hpp"
+#include "etcd_warden/util/hex_id.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "etcd_warden/etcd/snapshot_stream.hpp"
+#include "etcd_warden/snapshot/actions.hpp"
+#include "etcd_warden/snapshot/catalog.hpp"
+#include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/snapshot_writer.hpp"
+#include "etcd_warden/util/offload.hpp"
+
+namespace etcd_warden::jobs {
+
+namespace {
+
+// Generous: etcd sends a snapshot at disk speed, but a busy member or a slow
+// link must not turn a good snapshot into a timeout. 2 min plus 1 s per 10 MiB.
+config::Duration stream_timeout(Bytes db_size) {
+  return std::chrono::minutes(2) + std::chrono::seconds(db_size.value / (10u << 20));
+}
+
+std::string seconds_text(std::chrono::duration<double> d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", d.count());
+  return buf;
+}
+
+double unix_seconds(sched::WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+void SnapshotJob::publish_existing() {
+  const auto& dir = context_.config->snapshot.dir;
+  auto listed = snapshot::list_snapshots(dir);
+  if (auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&listed)) {
+    for (const auto& e : *entries) {  // newest first
+      if (!e.verified()) continue;
+      metrics::WardenMetrics::set(context_.metrics.snapshot_last_size_bytes,
+                                  e.file_bytes.as_double());
+      metrics::WardenMetrics::set(context_.metrics.snapshot_last_revision,
+                                  static_cast<double>(e.info->revision));
+      context_.metrics.set_last_success("snapshot", unix_seconds(e.info->taken_at));
+      break;
+    }
+  }
+}
+
+Task<sched::JobResult> SnapshotJob::run() {
+  auto config = context_.config;
+  auto etcd = context_.etcd;
+  const config::SnapshotJob& cfg = config->snapshot;
+  asio::thread_pool& pool = *context_.blocking;
+  const auto loop = context_.executor;
+  const auto started = context_.clock.now();
+
+  // The revision and size right before streaming: etcd 3.4 sends neither with
+  // the stream, so the name carries the revision at the start (the file holds
+  // at least that revision).
+  auto status_op = etcd->status();
+  auto status = co_await std::move(status_op);
+  if (!status)
+    co_return sched::JobResult::failure("etcd unreachable: " + status.error().to_string());
+  const Bytes db_size{static_cast<std::uint64_t>(std::max<std::int64_t>(0, status->dbsize()))};
+  std::string member = context_.board.member.name;
+  if (member.empty() || context_.board.member.member_id != status->header().member_id()) {
+    member = hex_id(status->header().member_id());
+  }
+
+  const bool cleanup = !cleaned_up_;
+  auto pre_op =
+      offload(pool, loop, [dir = cfg.dir, need = snapshot::space_needed(db_size), cleanup] {
+        return snapshot::preflight(dir, need, cleanup);
+      });
+  auto pre = co_await std::move(pre_op);
+  cleaned_up_ = true;
+  for (const auto& note : pre.notes) spdlog::info("snapshot {}", note);
+  if (!pre.error.empty()) co_return sched::JobResult::failure(pre.error);
+  if (!pre.insufficient.empty()) co_return sched::JobResult::skipped(pre.insufficient);
+
+  const auto taken = context_.clock.wall_now();
+  const std::string name =
+      snapshot::snapshot_file_name(member, status->header().revision(), taken, cfg.compression);
+  auto writer = std::make_shared<snapshot::SnapshotWriter>(cfg.dir, name, cfg.compression,
+                                                           cfg.compression_level);
+  auto open_op = offload(pool, loop, [writer] { return writer->open(); });
+  if (auto error = co_await std::move(open_op)) co_return sched::JobResult::failure(*error);
+
+  auto stream_op = etcd::stream_snapshot(
+      *etcd, etcd->local_url(), stream_timeout(db_size), pool,
+      [writer](std::span<const std::byte> chunk) { return writer->write(chunk); });
+  auto streamed = co_await std::move(stream_op);
+  if (!streamed.ok()) {
+    auto abort_op = offload(pool, loop, [writer] {
+      writer->abort();  // removes the partial file; nothing else is touched
+      return true;
+    });
+    co_await std::move(abort_op);
+    co_return sched::JobResult::failure(streamed.error ? streamed.error->to_string()
+                                                       : streamed.sink_error);
+  }
+
+  auto finish_op = offload(
+      pool, loop, [writer, expected = streamed.db_bytes] { return writer->finish(expected); });
+  const snapshot::WriteResult written = co_await std::move(finish_op);
+  if (!written.ok) co_return sched::JobResult::failure(written.error);
+
+  snapshot::SnapshotInfo info;
+  info.file = name;
+  info.member = member;
+  info.member_id = status->header().member_id();
+  info.cluster_id = status->header().cluster_id();
+  info.revision = status->header().revision();
+  info.etcd_version = status->version();
+  info.taken_at = taken;
+  info.db_bytes = written.db_bytes;
+  info.file_bytes = written.file_bytes;
+  info.sha256 = written.sha256;
+  info.compression = cfg.compression;
+  info.duration = context_.clock.now() - started;
+
+  // Everything after the verified rename: sidecar, copies, retention, hook.
+  struct After {
+    std::string error;
+    std::vector<std::string> copy_errors;
+    snapshot::RetentionOutcome retention;
+  };
+  auto after_op = offload(pool, loop, [info, path = written.path, cfg, now = taken] {
+    After after;
+    if (auto error = snapshot::write_sidecar(snapshot::sidecar_path(path), info)) {
+      after.error = *error;
+      return after;  // without a sidecar the file is not "verified": no retention on its account
+    }
+    const snapshot::RetentionPolicy policy{cfg.keep_last, cfg.max_age};
+    after.retention = snapshot::apply_retention(cfg.dir, policy, now);
+    for (const auto& dir : cfg.copy_to) {
+      if (auto error = snapshot::copy_snapshot(path, info, dir)) {
+        after.copy_errors.push_back(*error);
+        continue;
+      }
+      auto r = snapshot::apply_retention(dir, policy, now);
+      after.retention.deleted.insert(after.retention.deleted.end(), r.deleted.begin(),
+                                     r.deleted.end());
+      after.retention.errors.insert(after.retention.errors.end(), r.errors.begin(), r.errors.end());
+    }
+    return after;
+  });
+  const After after = co_await std::move(after_op);
+  if (!after.error.empty()) co_return sched::JobResult::failure(after.error);
+
+  metrics::WardenMetrics::set(context_.metrics.snapshot_last_size_bytes,
+                              info.file_bytes.as_double());
+  metrics::WardenMetrics::set(context_.metrics.snapshot_last_revision,
+                              static_cast<double>(info.revision));
+  for (const auto& d : after.retention.deleted) spdlog::info("snapshot retention deleted {}", d);
+  for (const auto& e : after.retention.errors) spdlog::warn("snapshot retention: {}", e);
+
+  std::string summary = "file=" + written.path.string() + " rev=" + std::to_string(info.revision) +
+                        " db=" + to_string(info.db_bytes) + " size=" + to_string(info.file_bytes) +
+                        " took=" + seconds_text(info.duration);
+  std::string problems;
+  for (const auto& e : after.copy_errors) problems += (problems.empty() ? "" : "; ") + e;
+
+  if (!cfg.hook.empty()) {
+    auto hook_op = offload(
+        pool, loop, [hook = cfg.hook, path = written.path, info, timeout = cfg.hook_timeout] {
+          return snapshot::run_hook(hook, path, info, timeout);
+        });
+    const auto hook = co_await std::move(hook_op);
+    spdlog::log(hook.exit_code == 0 ? spdlog::level::info : spdlog::level::warn,
+                "snapshot hook exit={} timed_out={} took={}ms{}", hook.exit_code, hook.timed_out,
+                hook.took.count(), hook.error.empty() ? "" : " error=" + hook.error);
+    if (hook.exit_code != 0) {
+      problems += std::string(problems.empty() ? "" : "; ") + "hook " +
+                  (hook.timed_out ? "timed out" : "exited " + std::to_string(hook.exit_code));
+    }
+  }
+  // The local snapshot is good either way; a failed copy or hook still fails
+  // the run so that alerts see it.
+  if (!problems.empty())
+    co_return sched::JobResult::failure("snapshot ok (" + summary + ") but " + problems);
+  co_return sched::JobResult::success(summary);
+}
+
+}  // namespace etcd_warden::jobs

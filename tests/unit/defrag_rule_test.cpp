@@ -1,0 +1,316 @@
+// The defrag rule, gates, leader hand-off choice, deadlines, window and the
+// records kept in etcd: tables of cases over plain ClusterViews.
+#include <catch2/catch.hpp>
+
+#include "etcd_warden/jobs/defrag_rule.hpp"
+
+using namespace etcd_warden;
+using namespace etcd_warden::jobs;
+using namespace std::chrono_literals;
+
+namespace {
+
+MemberView member(std::uint64_t id, std::uint64_t leader, Bytes size, Bytes in_use,
+                  std::uint64_t raft_index = 100) {
+  MemberView m;
+  m.id = id;
+  m.name = "m" + std::to_string(id);
+  m.url = "http://127.0.0.1:" + std::to_string(2378 + id);
+  m.answered = true;
+  m.leader_id = leader;
+  m.db_size = size;
+  m.db_in_use = in_use;
+  m.raft_index = raft_index;
+  return m;
+}
+
+// Three healthy members, m1 leader; m2 has 600 of 1000 MiB free.
+ClusterView healthy() {
+  ClusterView c;
+  c.members = {member(1, 1, Bytes::mib(1000), Bytes::mib(900)),
+               member(2, 1, Bytes::mib(1000), Bytes::mib(400)),
+               member(3, 1, Bytes::mib(1000), Bytes::mib(900))};
+  return c;
+}
+
+DefragPolicy policy() {
+  DefragPolicy p;
+  p.min_free = Bytes::mib(256);
+  p.min_free_ratio = 0.3;
+  p.max_quota_usage = 0.8;
+  p.quota = Bytes::gib(8);
+  p.max_raft_lag = 100;
+  p.disk_margin = Bytes::mib(256);
+  return p;
+}
+
+const auto kPlenty = std::optional<Bytes>(Bytes::gib(100));
+
+}  // namespace
+
+TEST_CASE("defrag rule: free bytes and ratio, or quota usage", "[defrag][rule]") {
+  struct Case {
+    const char* what;
+    Bytes size, in_use;
+    std::optional<Bytes> quota;
+    bool needed;
+    const char* says;
+  };
+  const auto c = GENERATE(values<Case>({
+      {"both thresholds met", Bytes::mib(1000), Bytes::mib(400), Bytes::gib(8), true,
+       ">= min_free 256MiB and 30%"},
+      {"exactly at the ratio threshold",
+       Bytes::mib(1000),
+       Bytes::mib(700),
+       {},
+       true,
+       ">= min_free"},
+      {"exactly at the byte threshold", Bytes::mib(512), Bytes::mib(256), {}, true, ">= min_free"},
+      {"free bytes but ratio too low", Bytes::gib(10), Bytes::mib(9000), Bytes::gib(100), false,
+       "ratio < min_free_ratio 30%"},
+      {"ratio but too few bytes", Bytes::mib(100), Bytes::mib(10), Bytes::gib(8), false,
+       "< min_free 256MiB"},
+      {"nothing free", Bytes::mib(100), Bytes::mib(100), Bytes::gib(8), false, "free=0B"},
+      {"quota pressure with something to reclaim", Bytes::mib(7000), Bytes::mib(6900),
+       Bytes::gib(8), true, "quota usage 85% >= max_quota_usage 80%"},
+      {"quota pressure, under 1% of quota to gain", Bytes::mib(7000), Bytes::mib(6990),
+       Bytes::gib(8), false, "would reclaim under 1%"},
+      {"quota unknown: only the free rule",
+       Bytes::mib(7000),
+       Bytes::mib(6900),
+       {},
+       false,
+       "< min_free"},
+  }));
+  INFO(c.what);
+  MemberView m = member(1, 1, c.size, c.in_use);
+  DefragPolicy p = policy();
+  p.quota = c.quota;
+  const Verdict v = defrag_needed(m, p);
+  INFO(v.reason);
+  CHECK(v.ok == c.needed);
+  CHECK_THAT(v.reason, Catch::Contains(c.says));
+}
+
+TEST_CASE("cluster gates: every member healthy, one leader, no CORRUPT, small lag",
+          "[defrag][rule]") {
+  struct Case {
+    const char* what;
+    std::function<void(ClusterView&)> change;
+    bool ok;
+    const char* says;
+  };
+  const auto c = GENERATE(values<Case>({
+      {"all fine", [](ClusterView&) {}, true, "all 3 members healthy"},
+      {"one member stopped",
+       [](ClusterView& v) {
+         v.members[2].answered = false;
+         v.members[2].error = "Status: unreachable (connection refused)";
+       },
+       false, "member m3 is unhealthy (Status: unreachable"},
+      {"no leader",
+       [](ClusterView& v) {
+         for (auto& m : v.members) m.leader_id = 0;
+       },
+       false, "no agreed leader"},
+      {"members disagree on the leader (election)",
+       [](ClusterView& v) { v.members[1].leader_id = 2; }, false, "no agreed leader"},
+      {"CORRUPT alarm",
+       [](ClusterView& v) {
+         v.alarms.push_back({2, AlarmKind::corrupt});
+       },
+       false, "CORRUPT alarm raised"},
+      {"a member lags within max_raft_lag", [](ClusterView& v) { v.members[2].raft_index = 1; },
+       true, "healthy"},
+      {"a member lags too far", [](ClusterView& v) { v.members[0].raft_index = 500; }, false,
+       "member m2 is 400 raft entries behind (max_raft_lag 100)"},
+      {"empty member list", [](ClusterView& v) { v.members.clear(); }, false, "no member list"},
+  }));
+  INFO(c.what);
+  ClusterView v = healthy();
+  c.change(v);
+  const Verdict g = cluster_gates(v, policy());
+  INFO(g.reason);
+  CHECK(g.ok == c.ok);
+  CHECK_THAT(g.reason, Catch::Contains(c.says));
+}
+
+TEST_CASE("disk gate: room for the in-use size plus the margin", "[defrag][rule]") {
+  const MemberView m = member(2, 1, Bytes::mib(1000), Bytes::mib(400));
+  const auto p = policy();
+  CHECK(disk_gate(m, Bytes::mib(656), p, "/var/lib/etcd").ok);
+  const Verdict short_by_one = disk_gate(m, Bytes{Bytes::mib(656).value - 1}, p, "/var/lib/etcd");
+  CHECK_FALSE(short_by_one.ok);
+  CHECK_THAT(short_by_one.reason,
+             Catch::StartsWith("not enough free disk on /var/lib/etcd: 656MiB free, the copy "
+                               "needs 400MiB + margin 256MiB"));
+  const Verdict unknown = disk_gate(m, std::nullopt, p, "/nope");
+  CHECK_FALSE(unknown.ok);
+  CHECK_THAT(unknown.reason, Catch::Contains("free disk space of m2 unknown (/nope)"));
+}
+
+TEST_CASE("hand-off target: the most caught-up healthy voting follower", "[defrag][rule]") {
+  ClusterView v = healthy();
+  // With the rule: a member that needs no defrag first (m3 does not, m2 does).
+  CHECK(choose_transferee(v, 1, nullptr) == 2u);
+  const auto p = policy();
+  CHECK(choose_transferee(v, 1, &p) == 3u);
+  v.members[1].raft_index = 100;
+  v.members[2].raft_index = 101;
+  CHECK(choose_transferee(v, 1) == 3u);
+  v.members[2].raft_index = 100;
+  CHECK(choose_transferee(v, 1) == 2u);  // a tie: the lowest ID
+  v.members[1].is_learner = true;        // learners never lead
+  CHECK(choose_transferee(v, 1) == 3u);
+  v.members[2].answered = false;
+  CHECK(choose_transferee(v, 1) == std::nullopt);
+}
+
+TEST_CASE("decide_defrag: the order of the checks and the leader hand-off", "[defrag][rule]") {
+  using Kind = DefragVerdict::Kind;
+  struct Case {
+    const char* what;
+    std::uint64_t self;
+    std::function<void(ClusterView&)> change;
+    std::optional<Bytes> free_disk;
+    bool in_window;
+    Kind kind;
+    const char* says;
+    std::uint64_t transferee = 0;
+    bool leader_done_waiting = false;
+  };
+  auto fragment = [](std::uint64_t id) {
+    return [id](ClusterView& v) { v.members[id - 1].db_in_use = Bytes::mib(300); };
+  };
+  const auto c = GENERATE_COPY(values<Case>({
+      {"follower with free pages", 2, [](ClusterView&) {}, kPlenty, true, Kind::defrag,
+       "free=600MiB"},
+      {"not needed", 3, [](ClusterView&) {}, kPlenty, true, Kind::skip, "not needed"},
+      {"outside the window", 2, [](ClusterView&) {}, kPlenty, false, Kind::skip,
+       "outside the defrag window"},
+      {"another member down", 2, [](ClusterView& v) { v.members[0].answered = false; }, kPlenty,
+       true, Kind::skip, "member m1 is unhealthy"},
+      {"NOSPACE belongs to the alarms job", 2,
+       [](ClusterView& v) {
+         v.alarms.push_back({1, AlarmKind::nospace});
+       },
+       kPlenty, true, Kind::skip, "NOSPACE alarm raised"},
+      {"disk too small", 2, [](ClusterView&) {}, Bytes::mib(500), true, Kind::skip,
+       "not enough free disk on the data dir: 500MiB free"},
+      {"leader hands off first to the most caught-up follower", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members[1].db_in_use = Bytes::mib(1000);  // m2 already done
+         v.members[2].raft_index = 101;
+       },
+       kPlenty, true, Kind::move_leader_first, "free=700MiB", 3},
+      {"leader goes last while a follower still needs a defrag", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         fragment(3)(v);
+       },
+       kPlenty, true, Kind::leader_waits, "waiting for m2,m3 to be defragmented first"},
+      {"leader hands off to a follower already done", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members[1].db_in_use = Bytes::mib(1000);  // m2 done, but behind
+         v.members[1].raft_index = 99;
+         v.members[2].raft_index = 101;
+         v.members[2].db_in_use = Bytes::mib(300);  // m3 still to do...
+       },
+       kPlenty, true, Kind::move_leader_first, "free=700MiB", 2, true},  // ...leader waited enough
+      {"leader alone cannot hand off", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members[1].is_learner = true;
+         v.members[2].is_learner = true;
+       },
+       kPlenty, true, Kind::skip, "no healthy voting follower", 0, true},
+      {"a learner is defragmented like a follower", 2,
+       [](ClusterView& v) { v.members[1].is_learner = true; }, kPlenty, true, Kind::defrag, ""},
+      {"own member not listed", 9, [](ClusterView&) {}, kPlenty, true, Kind::skip,
+       "own member 9 not in the member list"},
+  }));
+  INFO(c.what);
+  ClusterView v = healthy();
+  c.change(v);
+  LocalFacts local;
+  local.free_disk = c.free_disk;
+  local.in_window = c.in_window;
+  local.leader_done_waiting = c.leader_done_waiting;
+  const DefragVerdict d = decide_defrag(v, c.self, policy(), local);
+  INFO(d.reason);
+  CHECK(d.kind == c.kind);
+  CHECK_THAT(d.reason, Catch::Contains(c.says));
+  if (c.kind == Kind::move_leader_first) CHECK(d.transferee == c.transferee);
+}
+
+TEST_CASE("defrag deadline scales with the database size", "[defrag][rule]") {
+  CHECK(defrag_deadline(Bytes::mib(10), 5s) == 120s);
+  CHECK(defrag_deadline(Bytes::gib(1), 5s) == 120s);
+  CHECK(defrag_deadline(Bytes{Bytes::gib(1).value + 1}, 5s) == 180s);
+  CHECK(defrag_deadline(Bytes::gib(8), 5s) == 540s);
+  CHECK(defrag_deadline(Bytes{0}, 10min) == 10min);  // never below the floor
+}
+
+TEST_CASE("defrag window: daily, local time, may wrap past midnight", "[defrag][rule]") {
+  using std::chrono::minutes;
+  const auto night = parse_window("01:00-05:00");
+  REQUIRE(night);
+  CHECK_FALSE(night->contains(minutes(59)));
+  CHECK(night->contains(minutes(60)));
+  CHECK(night->contains(minutes(299)));
+  CHECK_FALSE(night->contains(minutes(300)));
+  const auto wrap = parse_window("22:00-04:00");
+  REQUIRE(wrap);
+  CHECK(wrap->contains(minutes(23 * 60)));
+  CHECK(wrap->contains(minutes(0)));
+  CHECK_FALSE(wrap->contains(minutes(4 * 60)));
+  CHECK_FALSE(wrap->contains(minutes(12 * 60)));
+  for (const char* bad : {"", "1:00-05:00", "01:00-01:00", "25:00-01:00", "01:00 05:00"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_window(bad));
+  }
+}
+
+TEST_CASE("in-flight marker: round trip and when it counts as finished", "[defrag][rule]") {
+  const DefragMarker m{0x8e9e05c52164694dULL, Bytes::mib(900), 1000, 1360, "m2"};
+  const std::string text = encode(m);
+  CHECK(text == "member=8e9e05c52164694d size_before=943718400 started=1000 until=1360 by=m2");
+  const auto back = parse_marker(text);
+  REQUIRE(back);
+  CHECK(back->member_id == m.member_id);
+  CHECK(back->size_before == m.size_before);
+  CHECK(back->until_unix == 1360);
+  CHECK(back->by == "m2");
+  CHECK_FALSE(parse_marker("member=zz size_before=1 started=1 until=2"));
+  CHECK_FALSE(parse_marker("garbage"));
+
+  struct Case {
+    std::optional<Bytes> size;
+    std::optional<bool> inflight;
+    std::int64_t now;
+    MarkerState state;
+  };
+  const auto c = GENERATE(values<Case>({
+      {Bytes::mib(900), std::nullopt, 1100, MarkerState::running},
+      {Bytes::mib(400), std::nullopt, 1100, MarkerState::finished},  // file rewritten
+      {Bytes::mib(900), false, 1100, MarkerState::finished},         // etcd says none in flight
+      {Bytes::mib(900), true, 1100, MarkerState::running},
+      {std::nullopt, std::nullopt, 1100, MarkerState::running},  // member not answering
+      {std::nullopt, std::nullopt, 1361, MarkerState::expired},
+  }));
+  CHECK(marker_state(m, c.size, c.inflight, c.now) == c.state);
+}
+
+TEST_CASE("disk reports: round trip and age", "[defrag][rule]") {
+  const DiskReport r{Bytes::gib(3), 5000};
+  CHECK(encode(r) == "free=3221225472 at=5000");
+  const auto back = parse_disk_report(encode(r));
+  REQUIRE(back);
+  CHECK(back->free == Bytes::gib(3));
+  CHECK(usable_report(back, 5000 + 3600) == Bytes::gib(3));
+  CHECK_FALSE(usable_report(back, 5000 + 25 * 3600));
+  CHECK_FALSE(usable_report(std::nullopt, 5000));
+  CHECK_FALSE(parse_disk_report("free=abc at=1"));
+}

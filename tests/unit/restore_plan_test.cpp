@@ -1,0 +1,76 @@
+#include <catch2/catch.hpp>
+
+#include "etcd_warden/snapshot/restore_plan.hpp"
+
+using namespace etcd_warden::snapshot;
+
+namespace {
+
+PlanInput three_members(std::string version) {
+  PlanInput in;
+  in.members = {{"m1", {"https://10.0.0.1:2380"}, {"https://10.0.0.1:2379"}},
+                {"m2", {"https://10.0.0.2:2380"}, {"https://10.0.0.2:2379"}},
+                {"m3", {"https://10.0.0.3:2380"}, {"https://10.0.0.3:2379"}}};
+  in.snapshot = "/var/lib/etcd-warden/snapshots/etcd-m1-r000000000042-20261123T120000Z.db.zst";
+  in.compressed = true;
+  in.revision = 42;
+  in.etcd_version = std::move(version);
+  in.data_dir = "/var/lib/etcd";
+  in.cluster_token = "etcd-restored-20261123T120000Z";
+  in.stamp = "20261123T120000Z";
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("restore plan: each member restores the same snapshot with its own name and peer URL",
+          "[restore]") {
+  const auto in = three_members("3.4.23");
+  CHECK(restore_command(in, in.members[1]) ==
+        "ETCDCTL_API=3 etcdctl snapshot restore "
+        "/var/lib/etcd-warden/snapshots/etcd-m1-r000000000042-20261123T120000Z.db --name m2 "
+        "--initial-cluster "
+        "m1=https://10.0.0.1:2380,m2=https://10.0.0.2:2380,m3=https://10.0.0.3:2380 "
+        "--initial-cluster-token "
+        "etcd-restored-20261123T120000Z --initial-advertise-peer-urls https://10.0.0.2:2380 "
+        "--data-dir /var/lib/etcd");
+}
+
+TEST_CASE("restore plan: etcdutl from etcd 3.5 on", "[restore]") {
+  CHECK(restore_command(three_members("3.5.9"), three_members("3.5.9").members[0])
+            .starts_with("etcdutl snapshot restore "));
+  CHECK(restore_command(three_members("3.6.0"), three_members("3.6.0").members[0])
+            .starts_with("etcdutl snapshot restore "));
+  CHECK(restore_command(three_members("garbage"), three_members("garbage").members[0])
+            .starts_with("ETCDCTL_API=3 etcdctl"));
+}
+
+TEST_CASE("restore plan: stop, move aside, verify, decompress, restore per member, start, check",
+          "[restore]") {
+  auto in = three_members("3.4.23");
+  in.etcdctl_flags = "--cacert /etc/etcd/ca.crt";
+  const std::string plan = build_restore_plan(in);
+  const auto at = [&](const std::string& s) { return plan.find(s); };
+  REQUIRE(at("systemctl stop etcd") != std::string::npos);
+  REQUIRE(at("mv /var/lib/etcd /var/lib/etcd.before-restore-20261123T120000Z") !=
+          std::string::npos);
+  REQUIRE(at("etcd-warden snapshot verify ") != std::string::npos);
+  REQUIRE(at("zstd -d -f ") != std::string::npos);
+  REQUIRE(at("--name m3 ") != std::string::npos);
+  REQUIRE(at("systemctl start etcd") != std::string::npos);
+  REQUIRE(at("etcdctl --cacert /etc/etcd/ca.crt --endpoints "
+             "https://10.0.0.1:2379,https://10.0.0.2:2379,"
+             "https://10.0.0.3:2379 endpoint health") != std::string::npos);
+  // In that order.
+  CHECK(at("systemctl stop etcd") < at("mv /var/lib/etcd"));
+  CHECK(at("mv /var/lib/etcd") < at("zstd -d"));
+  CHECK(at("zstd -d") < at("--name m1 "));
+  CHECK(at("--name m3 ") < at("systemctl start etcd"));
+  CHECK(at("systemctl start etcd") < at("endpoint health"));
+  // Every line is a command or a comment.
+  std::istringstream lines(plan);
+  std::string line;
+  int commands = 0;
+  while (std::getline(lines, line)) commands += !line.starts_with("#");
+  CHECK(commands == 10);  // stop, mv, verify, zstd, 3 restores, start, health, status
+}
