@@ -1,18 +1,22 @@
 // One defrag round of a 3-member cluster under client load, two ways, on the
-// same fragmented data set: (a) `etcdctl defrag --cluster` (what operators run
-// from cron), (b) one round of three etcd-warden daemons (one per member).
-// A writer sends Puts to all three endpoints throughout. Per endpoint:
-// requests, failures, p99 and max latency, and p99 over the requests sent
-// while that endpoint's own member was NOT being defragmented (etcd's log
-// says when it was); leader elections; total time.
+// same shape of fragmented data set: (a) `etcdctl defrag --cluster` (what
+// operators run from cron), (b) one round of three etcd-warden daemons (one
+// per member). A writer sends Puts to all three endpoints throughout (30 s
+// deadline, one retry of a write etcd dropped, see support/etcd_writer.hpp).
+// Per endpoint: requests, failures, retries, max latency, and p99 latency
+// before the round, while its own member was defragmented, and while another
+// member was (etcd's log says when each defrag ran); leader elections; total
+// time of the round.
 //   bench_defrag_round [--size-mb 500] [--free 0.5] [--value-kb 64] [--interval-ms 10]
-// Targets: 0 failed requests; p99 <= 50 ms on members not being defragmented;
-// no election other than the planned hand-off.
+//                      [--show-logs 1]
+// Targets: 0 failed requests; p99 <= 50 ms on members not being defragmented
+// (the last p99 column); no election other than the planned hand-off.
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +41,7 @@ struct Options {
   double free_ratio = 0.5;
   std::size_t value_kb = 64;
   int interval_ms = 10;
+  bool show_logs = false;  // print the wardens' defrag log lines after round (b)
 };
 
 struct Phase {
@@ -44,8 +49,10 @@ struct Phase {
   std::vector<EndpointLoad> loads;
   std::vector<std::vector<LogInterval>> defrags;  // per member, within the phase
   std::size_t elections = 0;
+  std::vector<LogTime> transfers;
   double seconds = 0;
   std::vector<std::uint64_t> db_before, db_after;
+  LogTime round_start;
 };
 
 std::vector<LogInterval> after(const std::vector<LogInterval>& all, LogTime since) {
@@ -88,6 +95,20 @@ void fragment(const EtcdCluster& cluster, const Options& o, bool live) {
   const auto garbage = static_cast<std::size_t>(static_cast<double>(total) * o.free_ratio);
   const auto t0 = Clock::now();
   make_fragmented(cluster.member(0).client_url, live ? total - garbage : 0, garbage, value);
+  // Followers compact in the background after the request returned: wait
+  // until no member's in-use size moves any more, so that no phase starts
+  // with a compaction still competing for the disk.
+  std::vector<std::uint64_t> last;
+  int stable = 0;
+  wait_until(
+      [&] {
+        std::vector<std::uint64_t> now;
+        for (const auto& st : cluster.status()) now.push_back(st ? st->db_size_in_use : 0);
+        stable = now == last ? stable + 1 : 0;
+        last = now;
+        return stable >= 4;
+      },
+      300s, 500ms);
   std::fprintf(stderr, "data set ready in %.0fs\n",
                std::chrono::duration<double>(Clock::now() - t0).count());
 }
@@ -100,8 +121,12 @@ Phase measure(EtcdCluster& cluster, const std::string& name, const Options& o,
   const LogTime since = std::chrono::system_clock::now();
   WriterOptions wo;
   wo.interval = std::chrono::milliseconds(o.interval_ms);
+  // Longer than any defrag here: a request to the member being defragmented
+  // waits for it rather than fail (clients such as kube-apiserver wait longer).
+  wo.deadline = 30s;
   EtcdWriter writer(cluster.endpoint_list(), wo);
-  std::this_thread::sleep_for(2s);  // a baseline before the round
+  std::this_thread::sleep_for(5s);  // a baseline before the round
+  phase.round_start = std::chrono::system_clock::now();
   const auto t0 = Clock::now();
   round();
   phase.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -111,38 +136,67 @@ Phase measure(EtcdCluster& cluster, const std::string& name, const Options& o,
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     phase.defrags.push_back(after(defrag_intervals(cluster.member_log(i)), since));
     for (auto t : leader_elections(cluster.member_log(i))) phase.elections += t >= since;
+    for (auto t : leader_transfers(cluster.member_log(i))) {
+      if (t >= since) phase.transfers.push_back(t);
+    }
   }
   phase.db_after = sizes(cluster);
   return phase;
 }
 
 void print(const Phase& p) {
-  std::printf("\n%s: total %.1fs, leader elections %zu\n", p.name.c_str(), p.seconds, p.elections);
-  std::printf("| %-6s | %8s | %8s | %9s | %9s | %22s | %9s | %10s | %10s |\n", "member", "requests",
-              "failures", "p99 ms", "max ms", "p99 ms, not defragging", "defrag s", "db before",
-              "db after");
+  std::printf("\n%s: round %.1fs, leader elections %zu\n", p.name.c_str(), p.seconds, p.elections);
   std::printf(
-      "|--------|----------|----------|-----------|-----------|------------------------|"
-      "-----------|------------|------------|\n");
+      "| member | requests | failed | retried | p99 ms before | p99 ms own defrag | "
+      "p99 ms others' defrag | max ms | defrag s | db before | db after |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t i = 0; i < p.loads.size(); ++i) {
     const auto& l = p.loads[i];
-    std::vector<std::chrono::microseconds> all, quiet;
+    std::vector<std::chrono::microseconds> before, own, others;
     std::chrono::microseconds worst{0};
     for (const auto& s : l.samples) {
-      all.push_back(s.latency);
       worst = std::max(worst, s.latency);
-      if (!inside(p.defrags[i], s)) quiet.push_back(s.latency);
+      if (s.start + s.latency < p.round_start) {
+        before.push_back(s.latency);
+      } else if (inside(p.defrags[i], s)) {
+        own.push_back(s.latency);
+      } else {
+        for (std::size_t j = 0; j < p.defrags.size(); ++j) {
+          if (j != i && inside(p.defrags[j], s)) {
+            others.push_back(s.latency);
+            break;
+          }
+        }
+      }
     }
     double defrag_s = 0;
     for (const auto& d : p.defrags[i]) {
       if (d.end) defrag_s += std::chrono::duration<double>(*d.end - d.start).count();
     }
     std::printf(
-        "| m%-5zu | %8zu | %8zu | %9.1f | %9.1f | %22.1f | %9.2f | %7.0f MiB | %7.0f MiB |\n",
-        i + 1, l.samples.size(), l.failures(), p99(all), ms(worst), p99(quiet), defrag_s,
-        static_cast<double>(p.db_before[i]) / 1048576.0,
+        "| m%zu | %zu | %zu | %zu | %.1f | %.1f | %.1f | %.0f | %.2f | %.0f MiB | %.0f MiB |\n",
+        i + 1, l.samples.size(), l.failures(), l.retried(), p99(before), p99(own), p99(others),
+        ms(worst), defrag_s, static_cast<double>(p.db_before[i]) / 1048576.0,
         static_cast<double>(p.db_after[i]) / 1048576.0);
-    for (const auto& e : l.errors) std::printf("    error: %s\n", e.c_str());
+  }
+  // What happened when, in seconds from the start of the round.
+  auto at = [&](LogTime t) { return std::chrono::duration<double>(t - p.round_start).count(); };
+  std::printf("events (s from the start of the round):\n");
+  for (std::size_t i = 0; i < p.defrags.size(); ++i) {
+    for (const auto& d : p.defrags[i]) {
+      std::printf("  %7.2f  m%zu defrag for %.2fs\n", at(d.start), i + 1,
+                  d.end ? std::chrono::duration<double>(*d.end - d.start).count() : -1.0);
+    }
+  }
+  for (auto t : p.transfers) std::printf("  %7.2f  leadership transfer (MoveLeader)\n", at(t));
+  for (std::size_t i = 0; i < p.loads.size(); ++i) {
+    for (const auto& s : p.loads[i].samples) {
+      if (s.latency < 1s && s.error.empty()) continue;
+      std::printf(
+          "  %7.2f  m%zu request took %.2fs%s%s\n", at(s.start), i + 1,
+          static_cast<double>(s.latency.count()) / 1e6, s.ok ? "" : " FAILED",
+          s.error.empty() ? "" : (" (" + s.error + (s.retried ? ", retried" : "") + ")").c_str());
+    }
   }
 }
 
@@ -162,6 +216,7 @@ int main(int argc, char** argv) {
     if (a == "--free") o.free_ratio = std::stod(argv[i + 1]);
     if (a == "--value-kb") o.value_kb = std::stoul(argv[i + 1]);
     if (a == "--interval-ms") o.interval_ms = std::stoi(argv[i + 1]);
+    if (a == "--show-logs") o.show_logs = std::string(argv[i + 1]) == "1";
   }
   std::printf(
       "defrag round: 3 members, ~%zu MB database, %.0f%% free, writer every %d ms on "
@@ -211,6 +266,17 @@ int main(int argc, char** argv) {
           return true;
         },
         60s, 100ms);
+    if (o.show_logs) {
+      for (std::size_t i = 0; i < wardens.size(); ++i) {
+        std::istringstream in(wardens[i]->log());
+        for (std::string line; std::getline(in, line);) {
+          if (line.find("defrag") != std::string::npos ||
+              line.find("leader") != std::string::npos) {
+            std::fprintf(stderr, "warden m%zu: %s\n", i + 1, line.c_str());
+          }
+        }
+      }
+    }
   });
 
   print(a);

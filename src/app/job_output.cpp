@@ -76,6 +76,7 @@ int run_job_in_foreground(Runtime& runtime, const JobSpec& spec, std::ostream& o
   out << spec.name << ": " << sched::to_string(result.outcome);
   if (!result.summary.empty()) out << " (" << result.summary << ")";
   out << "\n";
+  if (spec.report) spec.report(out);
   return result.outcome == sched::Outcome::failure ? 1 : 0;
 }
 

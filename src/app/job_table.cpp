@@ -5,6 +5,7 @@
 #include "etcd_warden/jobs/defrag_job.hpp"
 #include "etcd_warden/jobs/snapshot_job.hpp"
 #include "etcd_warden/jobs/status_job.hpp"
+#include "etcd_warden/jobs/tuning_job.hpp"
 
 namespace etcd_warden::app {
 
@@ -12,12 +13,18 @@ namespace etcd_warden::app {
 // JobSpec below.
 struct JobTable::Jobs {
   explicit Jobs(jobs::JobContext& context)
-      : status(context), snapshot(context), compaction(context), defrag(context), alarms(context) {}
+      : status(context),
+        snapshot(context),
+        compaction(context),
+        defrag(context),
+        alarms(context),
+        tuning(context) {}
   jobs::StatusJob status;
   jobs::SnapshotJob snapshot;
   jobs::CompactionJob compaction;
   jobs::DefragJob defrag;
   jobs::AlarmsJob alarms;
+  jobs::TuningJob tuning;
 };
 
 JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(context)) {
@@ -37,6 +44,12 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
   specs_.push_back({"alarms", [](const config::Config& c) { return c.alarms.enabled; },
                     [](const config::Config& c) { return c.alarms.schedule; },
                     [j] { return j->alarms.run(); }});
+  specs_.push_back({"tuning",
+                    [](const config::Config& c) { return c.tuning.enabled; },
+                    [](const config::Config& c) { return c.tuning.schedule; },
+                    [j] { return j->tuning.run(); },
+                    {},
+                    [j](std::ostream& out) { j->tuning.print_report(out); }});
 }
 
 JobTable::~JobTable() = default;

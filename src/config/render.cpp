@@ -182,6 +182,14 @@ void tuning(YAML::Emitter& out, const TuningJob& j) {
   plain(out, "enabled", boolean(j.enabled));
   duration(out, "heartbeat_interval", j.heartbeat_interval, "not set: read from the member");
   duration(out, "election_timeout", j.election_timeout, "not set: read from the member");
+  text(out, "etcd_unit", j.etcd_unit);
+  text(out, "systemd_bus", j.systemd_bus);
+  string_list(out, "env_files", path_strings(j.env_files));
+  text(out, "kubeadm_manifest", j.kubeadm_manifest.string());
+  plain(out, "probe", boolean(j.probe));
+  text(out, "probe_dir", j.probe_dir.string());
+  plain(out, "probe_max_syncs", std::to_string(j.probe_max_syncs));
+  plain(out, "probe_max_time", format_duration(j.probe_max_time));
   schedule(out, j.schedule);
   out << YAML::EndMap;
 }

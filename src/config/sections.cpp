@@ -287,6 +287,24 @@ void read_tuning(Section s, TuningJob& out) {
                                    format_duration(5 * *out.heartbeat_interval) +
                                    "), as etcd requires");
   }
+  if (s.read("etcd_unit", out.etcd_unit) && out.etcd_unit.empty()) {
+    s.fail("etcd_unit", "must not be empty");
+  }
+  if (s.read("systemd_bus", out.systemd_bus) && !is_bus(out.systemd_bus)) {
+    s.fail("systemd_bus",
+           "expected system, session or a D-Bus address like unix:path=/run/x.sock, got " +
+               in_quotes(out.systemd_bus));
+  }
+  s.read("env_files", out.env_files);
+  s.read("kubeadm_manifest", out.kubeadm_manifest);
+  s.read("probe", out.probe);
+  s.read("probe_dir", out.probe_dir);
+  if (s.read("probe_max_syncs", out.probe_max_syncs) &&
+      (out.probe_max_syncs < 10 || out.probe_max_syncs > 100000)) {
+    s.fail("probe_max_syncs",
+           "must be between 10 and 100000, got " + describe(*s.value("probe_max_syncs")));
+  }
+  read_positive(s, "probe_max_time", out.probe_max_time);
   read_schedule(s, out.schedule);
 }
 
@@ -317,9 +335,11 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                                                      "compression_level", "keep_last", "max_age",
                                                      "copy_to", "hook", "hook_timeout"})),
                 c.snapshot);
-  read_tuning(
-      top.child("tuning", with_schedule({"enabled", "heartbeat_interval", "election_timeout"})),
-      c.tuning);
+  read_tuning(top.child("tuning",
+                        with_schedule({"enabled", "heartbeat_interval", "election_timeout",
+                                       "etcd_unit", "systemd_bus", "env_files", "kubeadm_manifest",
+                                       "probe", "probe_dir", "probe_max_syncs", "probe_max_time"})),
+              c.tuning);
   return c;
 }
 

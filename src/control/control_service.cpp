@@ -250,6 +250,7 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   out["paused_until"] =
       board.paused && board.paused_until ? unix_seconds(*board.paused_until) : std::int64_t{0};
   out["config_problem"] = board.config_problem;
+  out["tuning_alert"] = board.tuning_alert;
 
   out["member_polled"] = m.polled;
   out["member_up"] = m.up;

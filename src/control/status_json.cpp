@@ -133,6 +133,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
            ? json(std::max(0.0, seconds_between(now, *board.paused_until)))
            : json(nullptr)},
       {"config_problem", string_or_null(board.config_problem)},
+      {"tuning_alert", string_or_null(board.tuning_alert)},
   };
   return out.dump(2) + "\n";
 }

@@ -1,14 +1,25 @@
 #include "etcd_warden/etcd/snapshot_stream.hpp"
 
+#include <deque>
 #include <mutex>
+#include <vector>
 
 namespace etcd_warden::etcd {
 
 namespace {
 
-// gRPC calls OnReadDone/OnDone on its own threads; the sink runs on our pool.
-// The reactor ends (and reports to the loop) only once both the stream is done
-// and no sink call is running, since a sink call still uses the reactor.
+// How far reading may run ahead of the sink. With read-ahead, receiving (gRPC's
+// threads) overlaps writing and compressing (the pool) instead of taking turns
+// with it; 1 MiB (32 of etcd's 32 KiB chunks) is enough to keep both busy and
+// keeps memory flat whatever the database size.
+constexpr std::size_t kMaxReadAhead = std::size_t{1} << 20;
+
+// gRPC calls OnReadDone/OnDone on its own threads; the sink runs on our pool,
+// one chunk at a time and in order. At most one read is outstanding: the next
+// one starts right away while less than kMaxReadAhead is queued, otherwise
+// when the sink has drained the queue below it. The reactor ends (and reports
+// to the loop) only once both the stream is done and the sink is idle, since
+// a sink call still uses the reactor.
 class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotResponse> {
  public:
   using Done = std::function<void(grpc::Status, SnapshotStreamResult)>;
@@ -26,15 +37,28 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // end of stream or failure: OnDone follows
+    std::unique_lock lock(mutex_);
     if (!result_.db_bytes) {
       result_.db_bytes = Bytes{response_.remaining_bytes() + response_.blob().size()};
     }
-    auto chunk = std::make_shared<std::string>(std::move(*response_.mutable_blob()));
-    {
-      std::lock_guard lock(mutex_);
-      sink_busy_ = true;
+    if (!result_.sink_error.empty()) return;  // cancelled: OnDone follows
+    // Swapping in a used buffer lets the next message be parsed into memory
+    // that is already ours, instead of allocating (and freeing) every chunk.
+    std::string chunk;
+    if (!spare_.empty()) {
+      chunk = std::move(spare_.back());
+      spare_.pop_back();
     }
-    asio::post(strand_, [this, chunk] { consume(*chunk); });
+    chunk.swap(*response_.mutable_blob());
+    queued_bytes_ += chunk.size();
+    queue_.push_back(std::move(chunk));
+    const bool start_sink = !sink_busy_;
+    sink_busy_ = true;
+    const bool read_on = queued_bytes_ < kMaxReadAhead;
+    read_paused_ = !read_on;
+    lock.unlock();
+    if (start_sink) asio::post(strand_, [this] { drain(); });
+    if (read_on) StartRead(&response_);
   }
 
   void OnDone(const grpc::Status& status) override {
@@ -45,21 +69,38 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
   }
 
  private:
-  void consume(const std::string& chunk) {
-    result_.received = result_.received + Bytes{chunk.size()};
-    auto error = sink_(std::as_bytes(std::span(chunk.data(), chunk.size())));
+  // Hands the queued chunks to the sink until the queue is empty.
+  void drain() {
     std::unique_lock lock(mutex_);
+    while (!queue_.empty()) {
+      std::string chunk = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      auto error = sink_(std::as_bytes(std::span(chunk.data(), chunk.size())));
+      lock.lock();
+      result_.received = result_.received + Bytes{chunk.size()};
+      queued_bytes_ -= chunk.size();
+      if (spare_.size() < kMaxSpares) spare_.push_back(std::move(chunk));
+      if (error) {
+        result_.sink_error = *error;
+        queue_.clear();
+        queued_bytes_ = 0;
+        // Unlocked, in case gRPC runs a reaction inline; sink_busy_ still
+        // keeps OnDone from finishing (deleting us) meanwhile.
+        lock.unlock();
+        context_.TryCancel();
+        lock.lock();
+        break;
+      }
+      if (read_paused_ && !stream_done_ && queued_bytes_ < kMaxReadAhead) {
+        read_paused_ = false;
+        lock.unlock();
+        StartRead(&response_);
+        lock.lock();
+      }
+    }
     sink_busy_ = false;
-    if (error) {
-      result_.sink_error = *error;
-      context_.TryCancel();
-    }
-    if (stream_done_) {
-      finish(lock);
-      return;
-    }
-    lock.unlock();
-    if (!error) StartRead(&response_);
+    if (stream_done_) finish(lock);
   }
 
   void finish(std::unique_lock<std::mutex>& lock) {
@@ -71,6 +112,8 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
     done(std::move(status), std::move(result));
   }
 
+  static constexpr std::size_t kMaxSpares = 8;
+
   grpc::ClientContext context_;
   pb::SnapshotRequest request_;
   pb::SnapshotResponse response_;
@@ -78,7 +121,11 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
   SnapshotSink sink_;
   Done done_;
   std::mutex mutex_;
-  bool sink_busy_ = false;
+  std::deque<std::string> queue_;  // received, not yet given to the sink
+  std::size_t queued_bytes_ = 0;
+  std::vector<std::string> spare_;  // emptied chunks, reused as parse buffers
+  bool sink_busy_ = false;          // a drain() is posted or running
+  bool read_paused_ = false;        // no read outstanding: the queue is full
   bool stream_done_ = false;
   grpc::Status status_;
   SnapshotStreamResult result_;

@@ -74,6 +74,10 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
     add(d + " (" + m.error + ")");
   } else {
     for (const auto& alarm : m.alarms) add("ALARM " + alarm.type);
+  }
+  // Measured without etcd's gRPC API: shown even when the member is down.
+  if (!board.tuning_alert.empty()) add(board.tuning_alert);
+  if (m.polled && m.up) {
     add(member_part(m));
   }
   for (const auto& [name, job] : board.jobs) {

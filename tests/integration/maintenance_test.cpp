@@ -12,6 +12,7 @@
 #include <memory>
 #include <regex>
 
+#include "etcd_warden/coord/lease_lock.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/etcd_data.hpp"
 #include "support/etcd_log.hpp"
@@ -35,10 +36,10 @@ std::string maintenance_yaml(const EtcdCluster& cluster, std::size_t member, std
   // Compaction stays off unless the test turns it on: the rounds below
   // compact the data set themselves.
   const bool compaction = extra.find("compaction:") != std::string::npos;
+  const bool coordination = extra.find("coordination:") != std::string::npos;
   return etcd_config_yaml(cluster, member) + "  request_timeout: 3s\n" +
          "metrics:\n  listen: \"127.0.0.1:" + std::to_string(port) + "\"\n" +
-         "coordination: {lock_ttl: 3s}\n"
-         "status: {every: 300ms}\n" +
+         (coordination ? "" : "coordination: {lock_ttl: 3s}\n") + "status: {every: 300ms}\n" +
          (compaction ? "" : "compaction: {enabled: false}\n") +
          "snapshot: {enabled: false}\n"
          "tuning: {enabled: false}\n"
@@ -117,6 +118,56 @@ std::string all_logs(const std::vector<std::unique_ptr<Warden>>& wardens) {
 }
 
 }  // namespace
+
+TEST_CASE(
+    "lease lock: keep-alives hold it past its TTL, a second taker sees the holder, release "
+    "frees it at once",
+    "[maintenance][lock]") {
+  namespace coord = etcd_warden::coord;
+  namespace asio = etcd_warden::asio;
+  EtcdCluster cluster({.members = 1});
+  const std::string ep = cluster.member(0).client_url;
+  asio::io_context io;
+  etcd_warden::config::Etcd cfg;
+  cfg.endpoints = {ep};
+  cfg.request_timeout = 2s;
+  auto made = etcd_warden::etcd::Client::create(cfg, io.get_executor());
+  REQUIRE(made.index() == 0);
+  auto client = std::get<0>(made);
+
+  struct Seen {
+    coord::LeaseLock::Outcome first{}, second{};
+    std::string second_holder;
+    bool held_after_wait = false, lost = true, gone_after_release = false;
+  } seen;
+  auto body = [&]() -> etcd_warden::Task<void> {
+    auto take = coord::LeaseLock::try_acquire(client, "/t/lock", "holder=a", 2s);
+    auto first = co_await std::move(take);
+    seen.first = first.outcome;
+    if (!first.lock) co_return;
+    auto again = coord::LeaseLock::try_acquire(client, "/t/lock", "holder=b", 2s);
+    auto second = co_await std::move(again);
+    seen.second = second.outcome;
+    seen.second_holder = second.holder;
+    // Three TTLs: only the keep-alives can keep the key.
+    asio::steady_timer timer(io, 6s);
+    auto wait = timer.async_wait(asio::use_awaitable);
+    co_await std::move(wait);
+    seen.held_after_wait = get_value(ep, "/t/lock") == "holder=a";
+    seen.lost = first.lock->lost();
+    auto release = first.lock->release();
+    co_await std::move(release);
+    seen.gone_after_release = get_value(ep, "/t/lock").empty();
+  };
+  asio::co_spawn(io, body(), asio::detached);
+  io.run();
+  CHECK(seen.first == coord::LeaseLock::Outcome::held);
+  CHECK(seen.second == coord::LeaseLock::Outcome::busy);
+  CHECK(seen.second_holder == "holder=a");
+  CHECK(seen.held_after_wait);
+  CHECK_FALSE(seen.lost);
+  CHECK(seen.gone_after_release);
+}
 
 TEST_CASE(
     "a defrag round: every member once, never two at a time, the leader hands off first, "
@@ -250,6 +301,29 @@ TEST_CASE("the lock holder killed with SIGKILL: another warden proceeds after th
   require_no_overlap(cluster);
   // Whatever the victim had started finished before anyone else began.
   for (const auto& d : defrag_intervals(cluster.member_log(victim))) CHECK(d.end.has_value());
+}
+
+TEST_CASE("SIGTERM while holding the lock: the lease is revoked at once, exit 0",
+          "[maintenance][defrag]") {
+  EtcdCluster cluster({.members = 3});
+  make_fragmented(cluster.member(0).client_url, 1000, 1000, 16 * 1024);
+  const int leader = cluster.wait_for_leader();
+  REQUIRE(leader >= 0);
+  const std::size_t follower = leader == 0 ? 1 : 0;
+  // A long TTL: if the lease were left to expire the key would stay 30 s.
+  Warden warden(cluster, follower, kDefragFast + "coordination: {lock_ttl: 30s}\n");
+  INFO(warden.log());
+  REQUIRE(warden.process->wait_ready());
+  const std::string lock_key = "/etcd-warden/defrag/lock";
+  const std::string ep = cluster.member(0).client_url;
+  REQUIRE(wait_until([&] { return !get_value(ep, lock_key).empty(); }, 20s, 2ms));
+  const auto stopped_at = std::chrono::steady_clock::now();
+  const auto code = warden.process->stop(5s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(get_value(ep, lock_key).empty());
+  CHECK(std::chrono::steady_clock::now() - stopped_at < 5s);
+  CHECK(warden.logged("defrag lock released"));
 }
 
 TEST_CASE("NOSPACE: the wardens recover with no human action", "[maintenance][alarms]") {

@@ -93,6 +93,7 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options)
       fs::remove_all(members_[i].data_dir);
       spawn(i, false);
     }
+    if (!options_.wait_healthy) return;
     try {
       for (std::size_t i = 0; i < members_.size(); ++i) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -113,9 +114,21 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options)
 }
 
 EtcdCluster::~EtcdCluster() {
-  for (auto& p : processes_) {
-    if (p) p->kill();
+  for (std::size_t i = 0; i < processes_.size(); ++i) kill_member(i);
+}
+
+void EtcdCluster::signal_etcd(std::size_t i, int sig) {
+  auto& p = processes_.at(i);
+  if (!p || !p->running()) return;
+  if (!options_.wrapper.empty()) {
+    // etcd is the wrapper's child: a killed strace detaches its tracee,
+    // which would go on running without the wrapper. Signal etcd itself.
+    const auto pid = std::to_string(p->pid());
+    std::ifstream children("/proc/" + pid + "/task/" + pid + "/children");
+    for (pid_t child = 0; children >> child;) ::kill(child, sig);
+    return;  // the wrapper exits when etcd does
   }
+  p->signal(sig);
 }
 
 void EtcdCluster::assign_ports() {
@@ -160,8 +173,11 @@ void EtcdCluster::spawn(std::size_t i, bool existing) {
   const EtcdMember& m = members_.at(i);
   append_marker(m.log_path, std::string("starting ") + m.name + (existing ? " (restart)" : ""));
   ProcessOptions po;
-  po.argv = member_args(i, existing);
+  po.argv = options_.wrapper;
+  const auto args = member_args(i, existing);
+  po.argv.insert(po.argv.end(), args.begin(), args.end());
   po.unset_env = {"ETCD_*", "ETCDCTL_*"};  // etcd reads ETCD_* as flags
+  po.env = options_.env;
   po.cwd = m.dir;
   po.log_path = m.log_path;
   processes_.at(i).emplace(std::move(po));
@@ -185,14 +201,17 @@ std::string EtcdCluster::endpoints() const {
 std::optional<int> EtcdCluster::stop_member(std::size_t i, std::chrono::milliseconds deadline) {
   auto& p = processes_.at(i);
   if (!p) return std::nullopt;
-  p->signal(SIGTERM);
+  signal_etcd(i, SIGTERM);
   if (auto status = p->wait_exit(deadline)) return status;
+  signal_etcd(i, SIGKILL);
   return p->kill();
 }
 
 void EtcdCluster::kill_member(std::size_t i) {
   auto& p = processes_.at(i);
-  if (p) p->kill();
+  if (!p) return;
+  signal_etcd(i, SIGKILL);
+  p->kill();
 }
 
 void EtcdCluster::start_member(std::size_t i, WaitFor wait, std::chrono::milliseconds deadline) {

@@ -20,6 +20,13 @@ namespace etcd_warden::testing {
 struct EtcdClusterOptions {
   std::size_t members = 1;                 // 1..5
   std::vector<std::string> extra_flags{};  // e.g. "--quota-backend-bytes=16777216"
+  EnvVars env{};  // added to every member's environment, e.g. {"ETCD_HEARTBEAT_INTERVAL", "250"}
+  // Runs every member under this command, e.g. {"strace", "-f", ...}; etcd's
+  // own argv follows it.
+  std::vector<std::string> wrapper{};
+  // false: start the members and return at once (a cluster that may never
+  // get a leader, e.g. on slowed disks); the caller waits for what it needs.
+  bool wait_healthy = true;
   bool tls = false;  // https client URLs, server cert for 127.0.0.1, --client-cert-auth
   std::chrono::milliseconds start_deadline = std::chrono::seconds(20);
   std::filesystem::path etcd_binary = "/usr/bin/etcd";
@@ -112,6 +119,8 @@ class EtcdCluster {
   std::vector<std::string> member_args(std::size_t i, bool existing) const;
   void assign_ports();
   void spawn(std::size_t i, bool existing);
+  // Signals etcd itself: the member process, or under a wrapper its child.
+  void signal_etcd(std::size_t i, int sig);
   bool condition(std::size_t i, WaitFor wait) const;
   std::string failure(std::size_t i, const std::string& what) const;
 

@@ -50,15 +50,28 @@ std::vector<LogInterval> defrag_intervals(const std::string& log) {
   return out;
 }
 
-std::vector<LogTime> leader_elections(const std::string& log) {
+namespace {
+
+// The times of the log lines that contain `marker`.
+std::vector<LogTime> times_of(const std::string& log, std::string_view marker) {
   std::vector<LogTime> out;
   std::istringstream in(log);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.find("became leader at term") == std::string::npos) continue;
+    if (line.find(marker) == std::string::npos) continue;
     if (const auto t = parse_log_time(line)) out.push_back(*t);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<LogTime> leader_elections(const std::string& log) {
+  return times_of(log, "became leader at term");
+}
+
+std::vector<LogTime> leader_transfers(const std::string& log) {
+  return times_of(log, "starts leadership transfer from");
 }
 
 bool overlap(const LogInterval& a, const LogInterval& b) {

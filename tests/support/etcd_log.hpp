@@ -29,6 +29,9 @@ std::vector<LogInterval> defrag_intervals(const std::string& log);
 // times (whole seconds: the raft library's own log format).
 std::vector<LogTime> leader_elections(const std::string& log);
 
+// Leadership transfers this member started as leader (MoveLeader), with times.
+std::vector<LogTime> leader_transfers(const std::string& log);
+
 // Two intervals share any instant.
 bool overlap(const LogInterval& a, const LogInterval& b);
 

@@ -97,6 +97,8 @@ void EtcdWriter::run(std::size_t index) {
     if (!status.ok() && options_.retry_once && retryable(status)) {
       first_error = describe(status);
       retried = true;
+      // A transfer lasts milliseconds; an immediate retry could land in it again.
+      std::this_thread::sleep_for(options_.retry_after);
       status = attempt();
     }
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -104,7 +106,9 @@ void EtcdWriter::run(std::size_t index) {
     {
       std::lock_guard lock(mu_);
       auto& load = loads_[index];
-      load.samples.push_back({wall, took, status.ok(), retried});
+      load.samples.push_back(
+          {wall, took, status.ok(), retried,
+           retried ? first_error : (status.ok() ? std::string() : describe(status))});
       if (retried && load.errors.size() < 5) load.errors.push_back("retried: " + first_error);
       if (!status.ok() && load.errors.size() < 5) load.errors.push_back(describe(status));
     }

@@ -20,6 +20,7 @@ struct WriteSample {
   std::chrono::microseconds latency{0};  // including a retry
   bool ok = false;                       // in the end (after the retry, if any)
   bool retried = false;                  // the first attempt got a retryable error
+  std::string error;                     // the first attempt's error, if any
 };
 
 struct EndpointLoad {
@@ -41,6 +42,7 @@ struct WriterOptions {
   // applications on etcd's clients do; it counts as failed only if the retry
   // fails too. Every retry is counted (retried()).
   bool retry_once = true;
+  std::chrono::milliseconds retry_after{200};
   std::size_t value_bytes = 128;
   std::string key_prefix = "/load/";
   std::size_t keys = 64;  // overwrite these keys round robin (creates fragmentation too)

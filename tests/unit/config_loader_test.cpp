@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "etcd_warden/config/loader.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using namespace etcd_warden::config;
@@ -62,20 +63,11 @@ std::string read_text(const fs::path& p) {
 }
 
 // A fresh directory, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "config-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : etcd_warden::testing::TempDir {
+  TempDir() : etcd_warden::testing::TempDir("config-test") {}
   fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
+    etcd_warden::testing::write_file(path() / name, text);
+    return path() / name;
   }
 };
 
@@ -381,6 +373,14 @@ TEST_CASE("each kind of error names its line and column", "[config][loader]") {
       {"tuning:\n  heartbeat_interval: 100ms\n  election_timeout: 400ms\n",
        "test.yaml:3:21: tuning.election_timeout: must be at least 5 times heartbeat_interval "
        "(500ms), as etcd requires"},
+      {"tuning:\n  probe_max_syncs: 5\n",
+       "test.yaml:2:20: tuning.probe_max_syncs: must be between 10 and 100000, got '5'"},
+      {"tuning:\n  systemd_bus: dbus\n",
+       "test.yaml:2:16: tuning.systemd_bus: expected system, session or a D-Bus address like "
+       "unix:path=/run/x.sock, got 'dbus'"},
+      {"tuning:\n  etcd_unit: \"\"\n", "test.yaml:2:14: tuning.etcd_unit: must not be empty"},
+      {"tuning:\n  probe_max_time: 0s\n",
+       "test.yaml:2:19: tuning.probe_max_time: must be longer than 0s"},
   }));
   CAPTURE(c.yaml);
   CHECK(only_error(c.yaml) == c.error);
@@ -457,7 +457,7 @@ TEST_CASE("render loads back to an equal config", "[config][loader]") {
     c.snapshot.enabled = false;
     c.snapshot.dir = "/backup/\"quoted\"";
     c.snapshot.compression = Compression::none;
-    c.snapshot.compression_level = 1;
+    c.snapshot.compression_level = 7;
     c.snapshot.keep_last = 100;
     c.snapshot.max_age = 30 * 24h;
     c.snapshot.copy_to = {"/mnt/a", "/mnt/b: c"};
@@ -544,7 +544,7 @@ TEST_CASE("load_file reads a file and resolves paths next to it", "[config][load
   const auto r = load_file(file);
   REQUIRE(r.ok());
   CHECK(r.config->log.level == LogLevel::warn);
-  CHECK(r.config->snapshot.dir == dir.path / "snaps");
+  CHECK(r.config->snapshot.dir == dir.path() / "snaps");
 }
 
 TEST_CASE("load_file names the file in its errors", "[config][loader]") {
@@ -559,15 +559,15 @@ TEST_CASE("load_file names the file in its errors", "[config][loader]") {
 TEST_CASE("a missing or unreadable file is one error with the reason", "[config][loader]") {
   TempDir dir;
   SECTION("missing") {
-    const auto r = load_file(dir.path / "nope.yaml");
+    const auto r = load_file(dir.path() / "nope.yaml");
     CHECK_FALSE(r.ok());
     CHECK(messages(r) ==
-          std::vector<std::string>{(dir.path / "nope.yaml").string() +
+          std::vector<std::string>{(dir.path() / "nope.yaml").string() +
                                    ": cannot read the config file: No such file or directory"});
   }
   SECTION("a directory") {
-    const auto r = load_file(dir.path);
-    CHECK(messages(r) == std::vector<std::string>{dir.path.string() +
+    const auto r = load_file(dir.path());
+    CHECK(messages(r) == std::vector<std::string>{dir.path().string() +
                                                   ": cannot read the config file: Is a directory"});
   }
 }

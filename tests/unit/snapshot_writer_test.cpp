@@ -33,6 +33,7 @@
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/snapshot/verify.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace etcd_warden;
 using namespace etcd_warden::snapshot;
@@ -46,26 +47,7 @@ namespace {
 
 using Blob = std::vector<std::byte>;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/snapshot-test-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const fs::path& rel) const { return path_ / rel; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using etcd_warden::testing::TempDir;
 
 std::string sha256_hex(std::span<const std::byte> data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ struct JobSpec {
   std::function<Task<sched::JobResult>()> run;
   std::function<void()> on_start =
       {};  // once, when the daemon starts (e.g. publish existing state)
+  // `job NAME` prints this after the result line (e.g. tuning's table).
+  std::function<void(std::ostream&)> report = {};
 };
 
 // The jobs keep references into `context`, which must outlive them.

@@ -1,8 +1,9 @@
 // Streams Maintenance.Snapshot from one member into a sink. Chunks are handed
-// to the sink on the blocking pool, one at a time and in order; the next chunk
-// is requested only when the sink has taken the previous one, so memory stays
-// at about one chunk (etcd sends 32 KiB) whatever the database size. The call
-// is registered with the Client, so shutdown cancels it like any other.
+// to the sink on the blocking pool, one at a time and in order. Receiving runs
+// ahead of the sink by at most 1 MiB (etcd sends 32 KiB chunks), so the network
+// and the disk or compressor work at the same time while memory stays flat
+// whatever the database size. The call is registered with the Client, so
+// shutdown cancels it like any other.
 #pragma once
 
 #include <cstddef>

@@ -63,6 +63,8 @@ struct StatusBoard {
   bool paused = false;
   std::optional<sched::WallTime> paused_until;
   std::string config_problem;  // set when a reload failed; cleared by a good one
+  // "TUNING WARN: …" while the tuning verdict is not ok; empty otherwise.
+  std::string tuning_alert;
 };
 
 // The one human line for systemd's STATUS= (and the first line of `ctl
