@@ -8,7 +8,7 @@
 // member was (etcd's log says when each defrag ran); leader elections; total
 // time of the round.
 //   bench_defrag_round [--size-mb 500] [--free 0.5] [--value-kb 64] [--interval-ms 10]
-//                      [--show-logs 1]
+//                      [--show-logs 1] [--warden-first 1]
 // Targets: 0 failed requests; p99 <= 50 ms on members not being defragmented
 // (the last p99 column); no election other than the planned hand-off.
 #include <algorithm>
@@ -41,7 +41,8 @@ struct Options {
   double free_ratio = 0.5;
   std::size_t value_kb = 64;
   int interval_ms = 10;
-  bool show_logs = false;  // print the wardens' defrag log lines after round (b)
+  bool show_logs = false;     // print the wardens' defrag log lines after round (b)
+  bool warden_first = false;  // run (b) before (a)
 };
 
 struct Phase {
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
     if (a == "--value-kb") o.value_kb = std::stoul(argv[i + 1]);
     if (a == "--interval-ms") o.interval_ms = std::stoi(argv[i + 1]);
     if (a == "--show-logs") o.show_logs = std::string(argv[i + 1]) == "1";
+    if (a == "--warden-first") o.warden_first = std::string(argv[i + 1]) == "1";
   }
   std::printf(
       "defrag round: 3 members, ~%zu MB database, %.0f%% free, writer every %d ms on "
@@ -226,58 +228,69 @@ int main(int argc, char** argv) {
       {.members = 3, .extra_flags = {"--quota-backend-bytes=8589934592"}, .start_deadline = 60s});
 
   // (a) etcdctl defrag --cluster
-  fragment(cluster, o, true);
-  const Phase a = measure(cluster, "(a) etcdctl defrag --cluster", o, [&] {
-    auto r = cluster.etcdctl({"defrag", "--cluster", "--command-timeout=600s"}, 900s);
-    if (r.exit_code != 0) std::fprintf(stderr, "etcdctl defrag failed: %s\n", r.output.c_str());
-  });
+  auto phase_a = [&] {
+    return measure(cluster, "(a) etcdctl defrag --cluster", o, [&] {
+      auto r = cluster.etcdctl({"defrag", "--cluster", "--command-timeout=600s"}, 900s);
+      if (r.exit_code != 0) std::fprintf(stderr, "etcdctl defrag failed: %s\n", r.output.c_str());
+    });
+  };
 
   // (b) one round of three wardens, on the same shape of data set.
-  fragment(cluster, o, false);
-  const Phase b = measure(cluster, "(b) etcd-warden, one round", o, [&] {
-    const LogTime since = std::chrono::system_clock::now();
-    std::vector<std::unique_ptr<WardenProcess>> wardens;
-    for (std::size_t i = 0; i < 3; ++i) {
-      const std::string yaml = etcd_config_yaml(cluster, i) +
-                               "metrics: {listen: \"\"}\n"
-                               "status: {every: 1s}\n"
-                               "compaction: {enabled: false}\n"
-                               "snapshot: {enabled: false}\n"
-                               "tuning: {enabled: false}\n"
-                               "defrag: {every: 2s, jitter: 500ms, min_free: 16MiB}\n";
-      wardens.push_back(std::make_unique<WardenProcess>(yaml));
-    }
-    const bool done = wait_until(
-        [&] {
-          return finished(cluster, 0, since) >= 1 && finished(cluster, 1, since) >= 1 &&
-                 finished(cluster, 2, since) >= 1;
-        },
-        900s, 100ms);
-    if (!done) {
-      std::fprintf(stderr, "the wardens did not finish the round\n");
-      for (auto& w : wardens) std::fprintf(stderr, "%s\n", tail_lines(w->log(), 20).c_str());
-    }
-    // The last warden still waits for its member to be caught up; let it finish.
-    wait_until(
-        [&] {
-          for (auto& w : wardens) {
-            if (w->log().find("job=defrag result=success") == std::string::npos) return false;
-          }
-          return true;
-        },
-        60s, 100ms);
-    if (o.show_logs) {
-      for (std::size_t i = 0; i < wardens.size(); ++i) {
-        std::istringstream in(wardens[i]->log());
-        for (std::string line; std::getline(in, line);) {
-          if (line.find("defrag") != std::string::npos ||
-              line.find("leader") != std::string::npos) {
-            std::fprintf(stderr, "warden m%zu: %s\n", i + 1, line.c_str());
+  auto phase_b = [&] {
+    return measure(cluster, "(b) etcd-warden, one round", o, [&] {
+      const LogTime since = std::chrono::system_clock::now();
+      std::vector<std::unique_ptr<WardenProcess>> wardens;
+      for (std::size_t i = 0; i < 3; ++i) {
+        const std::string yaml = etcd_config_yaml(cluster, i) +
+                                 "metrics: {listen: \"\"}\n"
+                                 "status: {every: 1s}\n"
+                                 "compaction: {enabled: false}\n"
+                                 "snapshot: {enabled: false}\n"
+                                 "tuning: {enabled: false}\n"
+                                 "defrag: {every: 2s, jitter: 500ms, min_free: 16MiB}\n";
+        wardens.push_back(std::make_unique<WardenProcess>(yaml));
+      }
+      const bool done = wait_until(
+          [&] {
+            return finished(cluster, 0, since) >= 1 && finished(cluster, 1, since) >= 1 &&
+                   finished(cluster, 2, since) >= 1;
+          },
+          900s, 100ms);
+      if (!done) {
+        std::fprintf(stderr, "the wardens did not finish the round\n");
+        for (auto& w : wardens) std::fprintf(stderr, "%s\n", tail_lines(w->log(), 20).c_str());
+      }
+      // The last warden still waits for its member to be caught up; let it finish.
+      wait_until(
+          [&] {
+            for (auto& w : wardens) {
+              if (w->log().find("job=defrag result=success") == std::string::npos) return false;
+            }
+            return true;
+          },
+          60s, 100ms);
+      if (o.show_logs) {
+        for (std::size_t i = 0; i < wardens.size(); ++i) {
+          std::istringstream in(wardens[i]->log());
+          for (std::string line; std::getline(in, line);) {
+            if (line.find("defrag") != std::string::npos ||
+                line.find("leader") != std::string::npos) {
+              std::fprintf(stderr, "warden m%zu: %s\n", i + 1, line.c_str());
+            }
           }
         }
       }
-    }
-  });
+    });
+  };
+
+  // The first phase writes the live keys and garbage, the second only new
+  // garbage; --warden-first 1 swaps the order to see what the order costs.
+  fragment(cluster, o, true);
+  const Phase first = o.warden_first ? phase_b() : phase_a();
+  fragment(cluster, o, false);
+  const Phase second = o.warden_first ? phase_a() : phase_b();
+  const Phase& a = o.warden_first ? second : first;
+  const Phase& b = o.warden_first ? first : second;
 
   print(a);
   print(b);
