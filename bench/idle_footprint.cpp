@@ -82,7 +82,10 @@ int main(int argc, char** argv) {
   WardenOptions w;
   w.config_yaml = etcd_config_yaml(cluster, 0) +
                   "metrics:\n  listen: \"127.0.0.1:" + std::to_string(port) +
-                  "\"\nstatus:\n  every: 1s\n";
+                  "\"\nstatus:\n  every: 1s\n"
+                  // Never the system's snapshot dir, should the first snapshot come.
+                  "snapshot:\n  dir: \"" +
+                  (cluster.member(0).dir / "snapshots").string() + "\"\n";
   WardenProcess warden(w);
   if (!warden.wait_ready()) {
     std::cerr << "warden did not become ready:\n" << warden.log();

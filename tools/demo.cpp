@@ -85,7 +85,10 @@ int main(int argc, char** argv) {
     WardenOptions w;
     w.config_yaml = etcd_config_yaml(cluster, i) +
                     "metrics:\n  listen: \"127.0.0.1:" + std::to_string(port) +
-                    "\"\nstatus:\n  every: 2s\n";
+                    "\"\nstatus:\n  every: 2s\n"
+                    // Snapshots stay in the throwaway cluster's directory.
+                    "snapshot:\n  dir: \"" +
+                    (cluster.member(i).dir / "snapshots").string() + "\"\n";
     wardens.push_back(std::make_unique<WardenProcess>(w));
     ports.push_back(port);
   }

@@ -31,9 +31,15 @@ struct Warden {
   }
 
   std::string yaml(const EtcdCluster& cluster, std::size_t member, const std::string& extra) const {
+    // Snapshots (on by default, first one within 10 min) go to the cluster's
+    // temp dir, never to the system's /var/lib/etcd-warden.
+    const std::string snapshots =
+        extra.find("snapshot:") == std::string::npos
+            ? "snapshot:\n  dir: \"" + (cluster.member(member).dir / "snapshots").string() + "\"\n"
+            : "";
     return etcd_config_yaml(cluster, member) +
            "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) +
-           "\"\nstatus:\n  every: 300ms\n" + extra;
+           "\"\nstatus:\n  every: 300ms\n" + snapshots + extra;
   }
 
   std::string metrics() const {
