@@ -13,13 +13,6 @@ namespace etcd_warden::jobs {
 
 namespace {
 
-template <class F>
-Task<std::invoke_result_t<F>> off_loop(JobContext& context, F work) {
-  if (!context.blocking) co_return work();  // `job tuning` without a pool
-  auto op = offload(*context.blocking, context.executor, std::move(work));
-  co_return co_await std::move(op);
-}
-
 tuning::Measurements measurements(const TuningReport& r) {
   tuning::Measurements m;
   if (r.probe && r.probe->ok()) m.probe_fsync_p99 = r.probe->p99;
@@ -65,7 +58,8 @@ Task<sched::JobResult> TuningJob::run() {
   const auto& cfg = *config;
   TuningReport report;
 
-  auto find = off_loop(context_, [config] { return tuning::discover(*config); });
+  auto find = offload(*context_.blocking, context_.executor,
+                      [config] { return tuning::discover(*config); });
   report.discovered = co_await std::move(find);
 
   // etcd's metrics before and after the probe: the first run (no previous
@@ -85,7 +79,8 @@ Task<sched::JobResult> TuningJob::run() {
     po.max_syncs = cfg.tuning.probe_max_syncs;
     po.max_time = cfg.tuning.probe_max_time;
     report.probe_dir = po.dir.string();
-    auto probe = off_loop(context_, [po] { return tuning::probe_fsync(po); });
+    auto probe =
+        offload(*context_.blocking, context_.executor, [po] { return tuning::probe_fsync(po); });
     report.probe = co_await std::move(probe);
   }
 
@@ -101,8 +96,8 @@ Task<sched::JobResult> TuningJob::run() {
         report.window = "since etcd started (too few syncs since the last look)";
       } else if (previous_scrape_at_) {
         report.window =
-            "the last " + status::format_age(std::chrono::duration_cast<std::chrono::seconds>(
-                              wall - *previous_scrape_at_));
+            "over the last " + status::format_age(std::chrono::duration_cast<std::chrono::seconds>(
+                                   wall - *previous_scrape_at_));
       } else {
         report.window = "over the probe's few seconds";
       }
