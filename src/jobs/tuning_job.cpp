@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <variant>
 
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
@@ -44,6 +45,18 @@ std::string first_problem(const tuning::Advice& a) {
   return "";
 }
 
+// One GET of etcd's /metrics, read into the figures the rule uses, or why not.
+Task<std::variant<tuning::EtcdScrape, std::string>> scrape_etcd(std::string url,
+                                                                config::Duration timeout) {
+  auto get = net::http_get(url, timeout);
+  auto response = co_await std::move(get);
+  if (!response.ok()) {
+    co_return response.error.empty() ? url + ": HTTP " + std::to_string(response.status)
+                                     : response.error;
+  }
+  co_return tuning::read_etcd_scrape(net::parse_prometheus_text(response.body));
+}
+
 }  // namespace
 
 std::string etcd_metrics_url(const config::Config& config) {
@@ -68,9 +81,9 @@ Task<sched::JobResult> TuningJob::run() {
   report.metrics_url = etcd_metrics_url(cfg);
   std::optional<tuning::EtcdScrape> first;
   if (!report.metrics_url.empty() && !previous_scrape_) {
-    auto get = net::http_get(report.metrics_url, cfg.etcd.request_timeout);
-    auto response = co_await std::move(get);
-    if (response.ok()) first = tuning::read_etcd_scrape(net::parse_prometheus_text(response.body));
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd.request_timeout);
+    auto scraped = co_await std::move(scrape);
+    if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) first = *figures;
   }
 
   if (cfg.tuning.probe) {
@@ -85,10 +98,10 @@ Task<sched::JobResult> TuningJob::run() {
   }
 
   if (!report.metrics_url.empty()) {
-    auto get = net::http_get(report.metrics_url, cfg.etcd.request_timeout);
-    auto response = co_await std::move(get);
-    if (response.ok()) {
-      const auto now = tuning::read_etcd_scrape(net::parse_prometheus_text(response.body));
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd.request_timeout);
+    auto scraped = co_await std::move(scrape);
+    if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) {
+      const auto now = *figures;
       const auto& before = previous_scrape_ ? previous_scrape_ : first;
       report.etcd = tuning::measure_interval(before, now);
       const auto wall = context_.clock.wall_now();
@@ -104,9 +117,7 @@ Task<sched::JobResult> TuningJob::run() {
       previous_scrape_ = now;
       previous_scrape_at_ = wall;
     } else {
-      report.metrics_error = response.error.empty()
-                                 ? report.metrics_url + ": HTTP " + std::to_string(response.status)
-                                 : response.error;
+      report.metrics_error = std::get<std::string>(scraped);
     }
   }
 
