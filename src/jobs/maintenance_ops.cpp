@@ -120,7 +120,7 @@ std::variant<Bytes, std::string> free_disk(const std::filesystem::path& dir) {
 
 Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
   if (cfg.etcd.metrics_url.empty()) co_return std::nullopt;
-  auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout);
+  auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
   auto response = co_await std::move(get);
   if (!response.ok()) co_return std::nullopt;
   const auto parsed = net::parse_prometheus_text(response.body);

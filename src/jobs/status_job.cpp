@@ -114,7 +114,7 @@ Task<void> StatusJob::fill_quota(status::MemberStatus& member,
   const bool fresh = quota_scraped_at_ && now - *quota_scraped_at_ < kQuotaRefresh;
   if (!cfg.etcd.metrics_url.empty() && (reconnected || !fresh || !context_.board.member.quota)) {
     quota_scraped_at_ = now;
-    auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout);
+    auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
     auto response = co_await std::move(get);
     if (response.ok()) {
       auto parsed = net::parse_prometheus_text(response.body);

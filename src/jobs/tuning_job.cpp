@@ -47,8 +47,8 @@ std::string first_problem(const tuning::Advice& a) {
 
 // One GET of etcd's /metrics, read into the figures the rule uses, or why not.
 Task<std::variant<tuning::EtcdScrape, std::string>> scrape_etcd(std::string url,
-                                                                config::Duration timeout) {
-  auto get = net::http_get(url, timeout);
+                                                                const config::Etcd& etcd) {
+  auto get = net::http_get(url, etcd.request_timeout, etcd.tls);
   auto response = co_await std::move(get);
   if (!response.ok()) {
     co_return response.error.empty() ? url + ": HTTP " + std::to_string(response.status)
@@ -62,7 +62,8 @@ Task<std::variant<tuning::EtcdScrape, std::string>> scrape_etcd(std::string url,
 std::string etcd_metrics_url(const config::Config& config) {
   if (!config.etcd.metrics_url.empty()) return config.etcd.metrics_url;
   const std::string& local = config.etcd.endpoints.front();
-  if (local.starts_with("http://")) return local + "/metrics";
+  // etcd serves /metrics on its client URLs too, over TLS when they are https.
+  if (local.starts_with("http://") || local.starts_with("https://")) return local + "/metrics";
   return "";
 }
 
@@ -81,7 +82,7 @@ Task<sched::JobResult> TuningJob::run() {
   report.metrics_url = etcd_metrics_url(cfg);
   std::optional<tuning::EtcdScrape> first;
   if (!report.metrics_url.empty() && !previous_scrape_) {
-    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd.request_timeout);
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
     auto scraped = co_await std::move(scrape);
     if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) first = *figures;
   }
@@ -98,7 +99,7 @@ Task<sched::JobResult> TuningJob::run() {
   }
 
   if (!report.metrics_url.empty()) {
-    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd.request_timeout);
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
     auto scraped = co_await std::move(scrape);
     if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) {
       const auto now = *figures;

@@ -1,30 +1,43 @@
 #include "etcd_warden/net/http_get.hpp"
 
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <variant>
 
 namespace etcd_warden::net {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 
 namespace {
 
 struct Url {
+  bool https = false;
   std::string host, port, target;
 };
 
 std::optional<Url> split_url(std::string_view url) {
-  if (!url.starts_with("http://")) return std::nullopt;
-  url.remove_prefix(7);
+  Url out;
+  if (url.starts_with("https://")) {
+    out.https = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
   const auto slash = url.find('/');
   const std::string_view authority = url.substr(0, slash);
-  Url out;
   out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   const auto colon = authority.rfind(':');
-  if (colon == std::string_view::npos) {
+  if (colon == std::string_view::npos || authority.ends_with(']')) {
     out.host = std::string(authority);
-    out.port = "80";
+    out.port = out.https ? "443" : "80";
   } else {
     out.host = std::string(authority.substr(0, colon));
     out.port = std::string(authority.substr(colon + 1));
@@ -35,18 +48,81 @@ std::optional<Url> split_url(std::string_view url) {
   return out;
 }
 
+// The TLS side of one request, from etcd.tls: the files are read on each
+// call (a few KiB), so renewed certificates are picked up without a reload.
+std::variant<std::shared_ptr<ssl::context>, std::string> tls_context(
+    const std::optional<config::Tls>& tls) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  auto failed = [&](const char* key, const std::filesystem::path& file) {
+    return std::string(key) + " " + file.string() + ": " + ec.message();
+  };
+  if (tls && !tls->ca.empty()) {
+    context->load_verify_file(tls->ca.string(), ec);
+    if (ec) return failed("etcd.tls.ca", tls->ca);
+  } else {
+    context->set_default_verify_paths(ec);
+    if (ec) return std::string("the system's CA roots: ") + ec.message();
+  }
+  if (tls && !tls->cert.empty()) {
+    context->use_certificate_chain_file(tls->cert.string(), ec);
+    if (ec) return failed("etcd.tls.cert", tls->cert);
+    context->use_private_key_file(tls->key.string(), ssl::context::pem, ec);
+    if (ec) return failed("etcd.tls.key", tls->key);
+  }
+  context->set_verify_mode(ssl::verify_peer, ec);
+  if (ec) return std::string("TLS setup: ") + ec.message();
+  return context;
+}
+
+std::string describe(const std::string& url, const boost::system::error_code& ec,
+                     config::Duration timeout) {
+  if (ec == beast::error::timeout) {
+    return url + ": no answer within " + std::to_string(timeout.count()) + "ms";
+  }
+  return url + ": " + ec.message();
+}
+
+// Sends the request and reads the answer on a connected stream (plain or TLS).
+template <typename Stream, typename Arm>
+Task<boost::system::error_code> exchange(Stream& stream, Arm arm, const Url& url,
+                                         http::response_parser<http::string_body>& parser) {
+  boost::system::error_code ec;
+  auto redirect = asio::redirect_error(asio::use_awaitable, ec);
+  http::request<http::empty_body> request{http::verb::get, url.target, 11};
+  request.set(http::field::host, url.host);
+  request.set(http::field::user_agent, "etcd-warden");
+  arm();
+  co_await http::async_write(stream, request, redirect);
+  if (ec) co_return ec;
+  beast::flat_buffer buffer;
+  arm();
+  co_await http::async_read(stream, buffer, parser, redirect);
+  co_return ec;
+}
+
 }  // namespace
 
-Task<HttpResponse> http_get(std::string url, config::Duration timeout) {
+Task<HttpResponse> http_get(std::string url, config::Duration timeout,
+                            std::optional<config::Tls> tls) {
   HttpResponse out;
   auto parts = split_url(url);
   if (!parts) {
-    out.error = url + ": not an http://host:port/path URL";
+    out.error = url + ": not an http(s)://host:port/path URL";
     co_return out;
   }
+  std::shared_ptr<ssl::context> context;
+  if (parts->https) {
+    auto made = tls_context(tls);
+    if (auto* error = std::get_if<std::string>(&made)) {
+      out.error = url + ": " + *error;
+      co_return out;
+    }
+    context = std::get<std::shared_ptr<ssl::context>>(made);
+  }
+
   auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::resolver resolver(executor);
-  beast::tcp_stream stream(executor);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto remaining = [&] { return deadline - std::chrono::steady_clock::now(); };
   boost::system::error_code ec;
@@ -54,35 +130,57 @@ Task<HttpResponse> http_get(std::string url, config::Duration timeout) {
 
   // Numeric hosts resolve without a DNS query; names use the system resolver.
   auto endpoints = co_await resolver.async_resolve(parts->host, parts->port, redirect);
-  if (!ec) {
-    stream.expires_after(remaining());
-    co_await stream.async_connect(endpoints, redirect);
-  }
-  http::request<http::empty_body> request{http::verb::get, parts->target, 11};
-  request.set(http::field::host, parts->host);
-  request.set(http::field::user_agent, "etcd-warden");
-  if (!ec) {
-    stream.expires_after(remaining());
-    co_await http::async_write(stream, request, redirect);
-  }
-  beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);  // etcd's /metrics is well under 1 MiB
-  if (!ec) {
-    stream.expires_after(remaining());
-    co_await http::async_read(stream, buffer, parser, redirect);
+
+  if (!parts->https) {
+    beast::tcp_stream stream(executor);
+    auto arm = [&] { stream.expires_after(remaining()); };
+    if (!ec) {
+      arm();
+      co_await stream.async_connect(endpoints, redirect);
+    }
+    if (!ec) {
+      auto talk = exchange(stream, arm, *parts, parser);
+      ec = co_await std::move(talk);
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  } else {
+    beast::ssl_stream<beast::tcp_stream> stream(executor, *context);
+    auto arm = [&] { beast::get_lowest_layer(stream).expires_after(remaining()); };
+    // The name the certificate must carry: etcd.tls.server_name, else the host.
+    const std::string name = tls && !tls->server_name.empty() ? tls->server_name : parts->host;
+    stream.set_verify_callback(ssl::host_name_verification(name), ec);
+    // SNI only for names: RFC 6066 forbids IP literals there.
+    boost::system::error_code not_ip;
+    asio::ip::make_address(name, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
+    if (!ec) {
+      arm();
+      co_await beast::get_lowest_layer(stream).async_connect(endpoints, redirect);
+    }
+    if (!ec) {
+      arm();
+      co_await stream.async_handshake(ssl::stream_base::client, redirect);
+    }
+    if (!ec) {
+      auto talk = exchange(stream, arm, *parts, parser);
+      ec = co_await std::move(talk);
+    }
+    // No TLS close_notify: the answer is complete, and waiting for the
+    // peer's would cost a round trip for nothing.
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
+                                                      ignored);
   }
   if (ec) {
-    out.error =
-        url + ": " + (ec == beast::error::timeout ? "no answer within " : "") +
-        (ec == beast::error::timeout ? std::to_string(timeout.count()) + "ms" : ec.message());
+    out.error = describe(url, ec, timeout);
     co_return out;
   }
   out.status = parser.get().result_int();
   out.body = std::move(parser.get().body());
   if (out.status != 200) out.error = url + ": HTTP " + std::to_string(out.status);
-  beast::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   co_return out;
 }
 
