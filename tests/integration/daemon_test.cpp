@@ -18,42 +18,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Warden {
-  std::uint16_t metrics_port = free_port();
-  std::unique_ptr<WardenProcess> process;
-
+// A warden beside `member`, STATUS= every 300 ms. Snapshots (on by default,
+// the first within 10 min) go to the cluster's temp dir, never to the
+// system's /var/lib/etcd-warden.
+struct Warden : MetricsWarden {
   Warden(const EtcdCluster& cluster, std::size_t member, const std::string& extra = "",
-         std::optional<std::chrono::microseconds> watchdog = {}) {
-    WardenOptions options;
-    options.config_yaml = yaml(cluster, member, extra);
-    options.watchdog = watchdog;
-    process = std::make_unique<WardenProcess>(options);
-  }
+         std::optional<std::chrono::microseconds> watchdog = {})
+      : MetricsWarden(yaml(cluster, member, extra), watchdog) {}
 
-  std::string yaml(const EtcdCluster& cluster, std::size_t member, const std::string& extra) const {
-    // Snapshots (on by default, first one within 10 min) go to the cluster's
-    // temp dir, never to the system's /var/lib/etcd-warden.
+  static std::string yaml(const EtcdCluster& cluster, std::size_t member,
+                          const std::string& extra) {
     const std::string snapshots =
         extra.find("snapshot:") == std::string::npos
             ? "snapshot:\n  dir: \"" + (cluster.member(member).dir / "snapshots").string() + "\"\n"
             : "";
-    return etcd_config_yaml(cluster, member) +
-           "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) +
-           "\"\nstatus:\n  every: 300ms\n" + snapshots + extra;
-  }
-
-  std::string metrics() const {
-    return http_get("127.0.0.1", metrics_port, "/metrics", 2s).value_or("");
-  }
-
-  bool metric_is(const std::string& line) const {
-    const std::string body = metrics();
-    return body.find("\n" + line + "\n") != std::string::npos || body.starts_with(line + "\n");
-  }
-
-  bool status_contains(const std::string& needle) const {
-    auto status = process->listener().last_status();
-    return status && status->find(needle) != std::string::npos;
+    return etcd_config_yaml(cluster, member) + "status:\n  every: 300ms\n" + snapshots + extra;
   }
 };
 

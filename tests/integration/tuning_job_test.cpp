@@ -17,37 +17,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Warden {
-  std::uint16_t metrics_port = free_port();
-  std::unique_ptr<WardenProcess> process;
+// A warden whose only scheduled job is tuning, every second.
+struct Warden : MetricsWarden {
+  Warden(const EtcdCluster& cluster, std::size_t member, const std::string& tuning)
+      : MetricsWarden(etcd_config_yaml(cluster, member) +
+                      "status: {every: 500ms}\n"
+                      "compaction: {enabled: false}\n"
+                      "defrag: {enabled: false}\n"
+                      "snapshot: {enabled: false}\n"
+                      "tuning: {every: 1s, jitter: 0s, probe_max_time: 200ms, env_files: [], " +
+                      tuning + "}\n") {}
 
-  Warden(const EtcdCluster& cluster, std::size_t member, const std::string& tuning) {
-    process = std::make_unique<WardenProcess>(
-        etcd_config_yaml(cluster, member) +
-        "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) +
-        "\"\n"
-        "status: {every: 500ms}\n"
-        "compaction: {enabled: false}\n"
-        "defrag: {enabled: false}\n"
-        "snapshot: {enabled: false}\n"
-        "tuning: {every: 1s, jitter: 0s, probe_max_time: 200ms, env_files: [], " +
-        tuning + "}\n");
-  }
-
-  std::string metrics() const {
-    return http_get("127.0.0.1", metrics_port, "/metrics", 2s).value_or("");
-  }
-  bool has(const std::string& text) const { return metrics().find(text) != std::string::npos; }
   int tuning_runs() const {
     std::smatch m;
     const std::string body = metrics();
     static const std::regex runs(
         "etcd_warden_job_runs_total\\{job=\"tuning\",result=\"success\"\\} ([0-9]+)");
     return std::regex_search(body, m, runs) ? std::stoi(m[1]) : 0;
-  }
-  bool status_contains(const std::string& needle) const {
-    auto status = process->listener().last_status();
-    return status && status->find(needle) != std::string::npos;
   }
 };
 

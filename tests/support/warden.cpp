@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include "support/etcd_cluster.hpp"
+#include "support/http_get.hpp"
+#include "support/ports.hpp"
 
 #ifndef ETCD_WARDEN_BINARY
 #error "ETCD_WARDEN_BINARY must name the built etcd-warden binary"
@@ -61,6 +63,34 @@ void WardenProcess::write_config(const std::string& yaml) const {
 std::optional<int> WardenProcess::stop(std::chrono::milliseconds deadline) {
   process_->signal(SIGTERM);
   return process_->wait_exit(deadline);
+}
+
+MetricsWarden::MetricsWarden(const std::string& config_yaml,
+                             std::optional<std::chrono::microseconds> watchdog)
+    : metrics_port(free_port()) {
+  WardenOptions options;
+  options.config_yaml =
+      config_yaml + "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n";
+  options.watchdog = watchdog;
+  process = std::make_unique<WardenProcess>(std::move(options));
+}
+
+std::string MetricsWarden::metrics() const {
+  return http_get("127.0.0.1", metrics_port, "/metrics", std::chrono::seconds(2)).value_or("");
+}
+
+bool MetricsWarden::has(const std::string& text) const {
+  return metrics().find(text) != std::string::npos;
+}
+
+bool MetricsWarden::metric_is(const std::string& line) const {
+  const std::string body = metrics();
+  return body.find("\n" + line + "\n") != std::string::npos || body.starts_with(line + "\n");
+}
+
+bool MetricsWarden::status_contains(const std::string& text) const {
+  const auto status = process->listener().last_status();
+  return status && status->find(text) != std::string::npos;
 }
 
 CommandResult run_cli(std::vector<std::string> args, std::chrono::milliseconds timeout,

@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +61,22 @@ class WardenProcess {
   NotifyListener listener_;
   std::filesystem::path config_path_;
   std::optional<Process> process_;
+};
+
+// A warden serving its own /metrics on a free loopback port, for tests that
+// read its metrics and its STATUS= line. `config_yaml` has no `metrics:`
+// section: one listening on that port is added.
+struct MetricsWarden {
+  explicit MetricsWarden(const std::string& config_yaml,
+                         std::optional<std::chrono::microseconds> watchdog = {});
+
+  std::string metrics() const;                          // "" when it does not answer
+  bool has(const std::string& text) const;              // anywhere in /metrics
+  bool metric_is(const std::string& line) const;        // a whole line of /metrics
+  bool status_contains(const std::string& text) const;  // in the last STATUS=
+
+  std::uint16_t metrics_port;
+  std::unique_ptr<WardenProcess> process;
 };
 
 // Runs `etcd-warden ARGS...` to completion, e.g. {"check-config", "-c", path}.
