@@ -12,6 +12,11 @@
 // besides the writer's Puts, and the CPU time of etcd and of the tool.
 //   bench_defrag_round [--size-mb 500] [--free 0.5] [--value-kb 64] [--interval-ms 10]
 //                      [--rounds 3] [--every 2s] [--slow-ms 0] [--show-logs 1] [--warden-first 1]
+//                      [--disks shared|own]
+// --disks own puts each member's data dir on an ext4 filesystem of its own
+// (a loop device over an image in /var/tmp, see support/loop_filesystem.hpp;
+// needs root), as on separate hosts; shared (the default) keeps all three on
+// the filesystem of $TMPDIR.
 // Targets: 0 failed requests; p99 <= 50 ms on members not being defragmented
 // ("p99 others" in the summary); no election other than the planned hand-off.
 #include <sys/resource.h>
@@ -38,6 +43,7 @@
 #include "support/etcd_log.hpp"
 #include "support/etcd_writer.hpp"
 #include "support/http_get.hpp"
+#include "support/loop_filesystem.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 #include "support/warden.hpp"
@@ -58,7 +64,29 @@ struct Options {
   int slow_ms = 0;            // also list requests this slow outside their own member's defrag
   bool show_logs = false;     // print the wardens' defrag log lines after round (b)
   bool warden_first = false;  // the first round runs (b) before (a); later rounds alternate
+  bool own_disks = false;     // each member's data dir on a filesystem of its own
 };
+
+// The images behind the members' own filesystems: written once, a fresh
+// ext4 on them for every phase.
+struct DiskImages {
+  std::optional<TempDir> dir;
+  std::uint64_t bytes = 0;
+  std::vector<std::filesystem::path> paths;
+};
+
+DiskImages disk_images(const Options& o) {
+  DiskImages images;
+  if (!o.own_disks) return images;
+  // Room for the database, its WAL (every byte written is logged), the
+  // defrag's copy of the in-use pages and the warden's margin.
+  images.bytes = (4 * o.size_mb + 1024) << 20;
+  images.dir.emplace("etcd-warden-bench-disks", "/var/tmp");
+  for (int i = 1; i <= 3; ++i) {
+    images.paths.push_back(*images.dir / ("m" + std::to_string(i) + ".img"));
+  }
+  return images;
+}
 
 using Calls = std::map<std::string, double>;  // gRPC method -> calls served
 
@@ -448,9 +476,17 @@ double warden_round(EtcdCluster& cluster, const Options& o) {
 }
 
 // A fresh 3-member cluster with the data set, then one round of one tool.
-Phase run_phase(const Options& o, bool warden) {
-  EtcdCluster cluster(
-      {.members = 3, .extra_flags = {"--quota-backend-bytes=8589934592"}, .start_deadline = 60s});
+Phase run_phase(const Options& o, const DiskImages& images, bool warden) {
+  std::vector<std::unique_ptr<LoopFilesystem>> disks;  // outlive the cluster
+  std::vector<std::filesystem::path> data_parents;
+  for (const auto& image : images.paths) {
+    disks.push_back(std::make_unique<LoopFilesystem>(image, images.bytes));
+    data_parents.push_back(disks.back()->path());
+  }
+  EtcdCluster cluster({.members = 3,
+                       .extra_flags = {"--quota-backend-bytes=8589934592"},
+                       .data_parents = data_parents,
+                       .start_deadline = 60s});
   fragment(cluster, o);
   if (warden) {
     return measure(cluster, "(b) etcd-warden, one round", o,
@@ -507,17 +543,29 @@ int main(int argc, char** argv) {
     if (a == "--slow-ms") o.slow_ms = std::stoi(argv[i + 1]);
     if (a == "--show-logs") o.show_logs = std::string(argv[i + 1]) == "1";
     if (a == "--warden-first") o.warden_first = std::string(argv[i + 1]) == "1";
+    if (a == "--disks") {
+      const std::string disks = argv[i + 1];
+      if (disks != "own" && disks != "shared") {
+        std::fprintf(stderr, "bench_defrag_round: --disks takes own or shared, not '%s'\n",
+                     disks.c_str());
+        return 2;
+      }
+      o.own_disks = disks == "own";
+    }
   }
   std::printf(
       "defrag round: 3 members, ~%zu MB database, %.0f%% free, writer every %d ms on "
-      "each endpoint, a fresh cluster per phase, %d round(s)\n",
-      o.size_mb, 100 * o.free_ratio, o.interval_ms, o.rounds);
+      "each endpoint, a fresh cluster per phase, %d round(s), %s\n",
+      o.size_mb, 100 * o.free_ratio, o.interval_ms, o.rounds,
+      o.own_disks ? "each member on an ext4 filesystem of its own (loop device)"
+                  : "all members on one filesystem");
+  const DiskImages images = disk_images(o);
   std::vector<Phase> a, b;
   for (int r = 0; r < o.rounds; ++r) {
     const bool warden_first = o.warden_first != (r % 2 == 1);
     std::printf("\n## round %d (%s first)\n", r + 1, warden_first ? "(b)" : "(a)");
     for (bool warden : {warden_first, !warden_first}) {
-      Phase p = run_phase(o, warden);
+      Phase p = run_phase(o, images, warden);
       print(p, o.slow_ms);
       (warden ? b : a).push_back(std::move(p));
     }

@@ -72,6 +72,9 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options)
     throw std::invalid_argument("EtcdCluster: members must be 1..5, got " +
                                 std::to_string(options_.members));
   }
+  if (!options_.data_parents.empty() && options_.data_parents.size() != options_.members) {
+    throw std::invalid_argument("EtcdCluster: data_parents needs one directory per member");
+  }
   if (options_.tls) tls_ = make_tls(dir_ / "tls");
   members_.resize(options_.members);
   processes_.resize(options_.members);
@@ -79,7 +82,7 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options)
     EtcdMember& m = members_[i];
     m.name = "m" + std::to_string(i + 1);
     m.dir = dir_ / m.name;
-    m.data_dir = m.dir / "data";
+    m.data_dir = (options_.data_parents.empty() ? m.dir : options_.data_parents[i]) / "data";
     m.log_path = m.dir / "etcd.log";
     fs::create_directories(m.dir);
   }

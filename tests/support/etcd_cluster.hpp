@@ -28,6 +28,10 @@ struct EtcdClusterOptions {
   // get a leader, e.g. on slowed disks); the caller waits for what it needs.
   bool wait_healthy = true;
   bool tls = false;  // https client URLs, server cert for 127.0.0.1, --client-cert-auth
+  // Where member i keeps its data dir (data_parents[i]/data), e.g. a
+  // filesystem of its own (support/loop_filesystem.hpp); empty: inside the
+  // cluster's TempDir. The data dir is removed before the member first starts.
+  std::vector<std::filesystem::path> data_parents{};
   std::chrono::milliseconds start_deadline = std::chrono::seconds(20);
   std::filesystem::path etcd_binary = "/usr/bin/etcd";
   std::filesystem::path etcdctl_binary = "/usr/bin/etcdctl";

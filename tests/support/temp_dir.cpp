@@ -15,10 +15,13 @@
 
 namespace etcd_warden::testing {
 
-TempDir::TempDir(std::string_view prefix) {
+TempDir::TempDir(std::string_view prefix, const std::filesystem::path& base) {
   const char* env = std::getenv("TMPDIR");
-  const std::filesystem::path base = (env != nullptr && *env != '\0') ? env : "/tmp";
-  std::string templ = (base / (std::string(prefix) + "-XXXXXX")).string();
+  const std::filesystem::path parent = !base.empty() ? base
+                                       : (env != nullptr && *env != '\0')
+                                           ? std::filesystem::path(env)
+                                           : "/tmp";
+  std::string templ = (parent / (std::string(prefix) + "-XXXXXX")).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) {

@@ -10,8 +10,10 @@ namespace etcd_warden::testing {
 
 class TempDir {
  public:
-  // Creates e.g. /tmp/etcd-warden-test-XXXXXX (mode 0700). Throws on failure.
-  explicit TempDir(std::string_view prefix = "etcd-warden-test");
+  // Creates e.g. /tmp/etcd-warden-test-XXXXXX (mode 0700) in `base`, or in
+  // $TMPDIR or /tmp when `base` is empty. Throws on failure.
+  explicit TempDir(std::string_view prefix = "etcd-warden-test",
+                   const std::filesystem::path& base = {});
   ~TempDir();
   TempDir(TempDir&& other) noexcept;
   TempDir& operator=(TempDir&& other) noexcept;
