@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "etcd_warden/jobs/alarm_rule.hpp"
+#include "unit/member_views.hpp"
 
 using namespace etcd_warden;
 using namespace etcd_warden::jobs;
@@ -10,18 +11,8 @@ using Kind = AlarmDecision::Kind;
 
 namespace {
 
-MemberView member(std::uint64_t id, std::uint64_t leader, Bytes size = Bytes::mib(16),
-                  Bytes in_use = Bytes::mib(2)) {
-  MemberView m;
-  m.id = id;
-  m.name = "m" + std::to_string(id);
-  m.url = "http://127.0.0.1:" + std::to_string(2000 + id);
-  m.answered = true;
-  m.leader_id = leader;
-  m.db_size = size;
-  m.db_in_use = in_use;
-  m.raft_index = 50;
-  return m;
+MemberView member(std::uint64_t id, std::uint64_t leader) {
+  return etcd_warden::testing::answering_member(id, leader, Bytes::mib(16), Bytes::mib(2));
 }
 
 // IDs deliberately not in list order: the rule orders by ID, not position.

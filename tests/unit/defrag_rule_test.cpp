@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "etcd_warden/jobs/defrag_rule.hpp"
+#include "unit/member_views.hpp"
 
 using namespace etcd_warden;
 using namespace etcd_warden::jobs;
@@ -10,26 +11,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-MemberView member(std::uint64_t id, std::uint64_t leader, Bytes size, Bytes in_use,
-                  std::uint64_t raft_index = 100) {
-  MemberView m;
-  m.id = id;
-  m.name = "m" + std::to_string(id);
-  m.url = "http://127.0.0.1:" + std::to_string(2378 + id);
-  m.answered = true;
-  m.leader_id = leader;
-  m.db_size = size;
-  m.db_in_use = in_use;
-  m.raft_index = raft_index;
-  return m;
-}
+using etcd_warden::testing::answering_member;
 
 // Three healthy members, m1 leader; m2 has 600 of 1000 MiB free.
 ClusterView healthy() {
   ClusterView c;
-  c.members = {member(1, 1, Bytes::mib(1000), Bytes::mib(900)),
-               member(2, 1, Bytes::mib(1000), Bytes::mib(400)),
-               member(3, 1, Bytes::mib(1000), Bytes::mib(900))};
+  c.members = {answering_member(1, 1, Bytes::mib(1000), Bytes::mib(900)),
+               answering_member(2, 1, Bytes::mib(1000), Bytes::mib(400)),
+               answering_member(3, 1, Bytes::mib(1000), Bytes::mib(900))};
   return c;
 }
 
@@ -83,7 +72,7 @@ TEST_CASE("defrag rule: free bytes and ratio, or quota usage", "[defrag][rule]")
        "< min_free"},
   }));
   INFO(c.what);
-  MemberView m = member(1, 1, c.size, c.in_use);
+  MemberView m = answering_member(1, 1, c.size, c.in_use);
   DefragPolicy p = policy();
   p.quota = c.quota;
   const Verdict v = defrag_needed(m, p);
@@ -136,7 +125,7 @@ TEST_CASE("cluster gates: every member healthy, one leader, no CORRUPT, small la
 }
 
 TEST_CASE("disk gate: room for the in-use size plus the margin", "[defrag][rule]") {
-  const MemberView m = member(2, 1, Bytes::mib(1000), Bytes::mib(400));
+  const MemberView m = answering_member(2, 1, Bytes::mib(1000), Bytes::mib(400));
   const auto p = policy();
   CHECK(disk_gate(m, Bytes::mib(656), p, "/var/lib/etcd").ok);
   const Verdict short_by_one = disk_gate(m, Bytes{Bytes::mib(656).value - 1}, p, "/var/lib/etcd");
