@@ -138,6 +138,12 @@ TEST_CASE("support: Process, ports and run_command basics", "[support]") {
   CHECK_THROWS_AS(Process({.argv = {"/nonexistent/binary"}, .log_path = dir / "x.log"}),
                   std::runtime_error);
   CHECK(tail_lines("a\nb\nc\n", 2) == "b\nc\n");
+
+  CHECK(run_checked({"echo", "fine"}, "test") == "fine\n");
+  CHECK_THROWS_WITH(run_checked({"sh", "-c", "echo why >&2; exit 4"}, "step"),
+                    "step: `sh -c echo why >&2; exit 4` exited 4:\nwhy\n");
+  CHECK_THROWS_WITH(run_checked({"sleep", "10"}, "step", {.timeout = 100ms}),
+                    Catch::Matchers::StartsWith("step: `sleep 10` timed out after 100ms"));
 }
 
 namespace {

@@ -44,29 +44,23 @@ void write_zeros(const std::filesystem::path& image, std::uint64_t size) {
   if (!synced) throw failed("fdatasync " + image.string(), why);
 }
 
-std::string run(std::vector<std::string> argv, const std::string& what) {
+// losetup and mkfs.ext4: stdout only (losetup --show prints the device).
+std::string run(std::vector<std::string> argv) {
   CommandOptions options;
   options.timeout = std::chrono::minutes(2);
   options.separate_stderr = true;
-  CommandResult r = run_command(std::move(argv), options);
-  if (r.exit_code != 0) {
-    throw failed(
-        what, r.timed_out ? "timed out" : "exit " + std::to_string(r.exit_code) + ": " + r.error);
-  }
-  return r.output;
+  return run_checked(std::move(argv), "LoopFilesystem", options);
 }
 
 }  // namespace
 
 LoopFilesystem::LoopFilesystem(const std::filesystem::path& image, std::uint64_t size_bytes) {
   write_zeros(image, size_bytes);
-  device_ = run({"losetup", "--find", "--show", "--direct-io=on", image.string()},
-                "losetup " + image.string());
+  device_ = run({"losetup", "--find", "--show", "--direct-io=on", image.string()});
   while (!device_.empty() && (device_.back() == '\n' || device_.back() == ' ')) device_.pop_back();
   try {
     run({"mkfs.ext4", "-q", "-F", "-E", "nodiscard,lazy_itable_init=0,lazy_journal_init=0",
-         device_},
-        "mkfs.ext4 " + device_);
+         device_});
     if (::mount(device_.c_str(), path().c_str(), "ext4", 0, nullptr) != 0) {
       throw failed("mount " + device_ + " on " + path().string(), std::strerror(errno));
     }
@@ -92,7 +86,7 @@ void LoopFilesystem::release() noexcept {
   mounted_ = false;
   if (!device_.empty()) {
     try {
-      run({"losetup", "--detach", device_}, "losetup --detach " + device_);
+      run({"losetup", "--detach", device_});
     } catch (const std::exception& e) {
       std::cerr << e.what() << "\n";
     }

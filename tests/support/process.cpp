@@ -298,4 +298,16 @@ CommandResult run_command(std::vector<std::string> argv, CommandOptions options)
   return result;
 }
 
+std::string run_checked(std::vector<std::string> argv, const std::string& who,
+                        CommandOptions options) {
+  std::string cmd;
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+  const auto timeout = options.timeout;
+  const CommandResult r = run_command(std::move(argv), std::move(options));
+  if (r.exit_code == 0) return r.output;
+  const std::string what = r.timed_out ? "timed out after " + std::to_string(timeout.count()) + "ms"
+                                       : "exited " + std::to_string(r.exit_code);
+  throw std::runtime_error(who + ": `" + cmd + "` " + what + ":\n" + r.output + r.error);
+}
+
 }  // namespace etcd_warden::testing

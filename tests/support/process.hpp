@@ -81,6 +81,11 @@ struct CommandOptions {
 
 // Runs argv to completion (SIGKILL at the timeout) and returns its output.
 CommandResult run_command(std::vector<std::string> argv, CommandOptions options = {});
+// The same for a step that must succeed: returns its output (stdout only
+// with separate_stderr), or throws std::runtime_error
+// "WHO: `argv...` exited N:\n<output>" (or "timed out after ...").
+std::string run_checked(std::vector<std::string> argv, const std::string& who,
+                        CommandOptions options = {});
 
 // The last `lines` lines of `text`.
 std::string tail_lines(const std::string& text, std::size_t lines);

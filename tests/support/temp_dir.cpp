@@ -16,11 +16,11 @@
 namespace etcd_warden::testing {
 
 TempDir::TempDir(std::string_view prefix, const std::filesystem::path& base) {
-  const char* env = std::getenv("TMPDIR");
-  const std::filesystem::path parent = !base.empty() ? base
-                                       : (env != nullptr && *env != '\0')
-                                           ? std::filesystem::path(env)
-                                           : "/tmp";
+  std::filesystem::path parent = base;
+  if (parent.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    parent = (env != nullptr && *env != '\0') ? env : "/tmp";
+  }
   std::string templ = (parent / (std::string(prefix) + "-XXXXXX")).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');

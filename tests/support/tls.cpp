@@ -16,16 +16,10 @@ namespace {
 
 void openssl(std::vector<std::string> args) {
   args.insert(args.begin(), "openssl");
-  std::string cmd;
-  for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
   CommandOptions o;
   o.timeout = std::chrono::seconds(30);
   o.unset_env = {"OPENSSL_CONF"};
-  const CommandResult r = run_command(args, o);
-  if (r.exit_code != 0) {
-    throw std::runtime_error("make_tls: `" + cmd + "` exited " + std::to_string(r.exit_code) +
-                             ":\n" + r.output);
-  }
+  run_checked(std::move(args), "make_tls", o);
 }
 
 std::string random_serial() {
