@@ -456,7 +456,7 @@ class Runner {
     const fs::path log = work_ / "runs.log";
     if (tool == Tool::etcdctl) {
       r.child = run_child(
-          {"/usr/bin/etcdctl", "--endpoints", cluster_.member(0).client_url,
+          {cluster_.etcdctl_binary().string(), "--endpoints", cluster_.member(0).client_url,
            "--command-timeout=10m", "snapshot", "save", (out_dir(tool) / "etcdctl.db").string()},
           {{"ETCDCTL_API", "3"}}, log);
     } else {

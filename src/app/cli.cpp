@@ -145,8 +145,9 @@ std::vector<Command> commands() {
       {"snapshot", "snapshot verify FILE | list",
        "check a snapshot file's integrity / list kept snapshots",
        [](const Args& a) { return snapshot_command(a.words, a.config, std::cout, std::cerr); }},
-      {"restore-plan", "restore-plan [SNAPSHOT]",
-       "print the exact per-member restore steps for this cluster",
+      {"restore-plan", "restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT]",
+       "print the exact per-member restore steps for this cluster (each member's data dir: "
+       "this warden's etcd.data_dir, the one its own warden reported, or --data-dir)",
        [](const Args& a) { return restore_plan_command(a.words, a.config, std::cout, std::cerr); }},
       {"version", "version", "print version and build information", cmd_version},
   };

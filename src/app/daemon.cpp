@@ -33,7 +33,9 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config, std::filesystem::pa
       signals_(runtime_.io, SIGTERM, SIGINT, SIGHUP),
       watchdog_timer_(runtime_.io),
       pause_timer_(runtime_.io),
-      shutdown_timer_(runtime_.io) {}
+      shutdown_timer_(runtime_.io) {
+  runtime_.context.status_changed = [this] { refresh_status(); };
+}
 
 Daemon::~Daemon() = default;
 

@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 #include "etcd_warden/app/runtime.hpp"
 #include "etcd_warden/config/loader.hpp"
+#include "etcd_warden/jobs/maintenance_ops.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/restore_plan.hpp"
@@ -94,16 +96,34 @@ int snapshot_command(const std::vector<std::string>& words, const std::string& c
 
 int restore_plan_command(const std::vector<std::string>& words, const std::string& config_path,
                          std::ostream& out, std::ostream& err) {
-  if (words.size() > 2) {
-    err << "usage: etcd-warden restore-plan [SNAPSHOT]\n";
-    return 2;
+  constexpr const char* kUsage =
+      "usage: etcd-warden restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT]\n";
+  std::string named;
+  std::map<std::string, std::filesystem::path> overrides;  // member name -> data dir
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--data-dir") {
+      const std::string value = i + 1 < words.size() ? words[++i] : "";
+      const auto eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size() || value[eq + 1] != '/') {
+        err << "restore-plan: --data-dir takes NAME=/absolute/path (a member name from "
+               "`etcdctl member list`), got '"
+            << value << "'\n";
+        return 2;
+      }
+      overrides[value.substr(0, eq)] = value.substr(eq + 1);
+    } else if (named.empty() && !words[i].starts_with("-")) {
+      named = words[i];
+    } else {
+      err << kUsage;
+      return 2;
+    }
   }
   auto cfg = load(config_path, err);
   if (!cfg) return 1;
 
   snapshot::PlanInput in;
-  if (words.size() == 2) {
-    in.snapshot = std::filesystem::absolute(words[1]);
+  if (!named.empty()) {
+    in.snapshot = std::filesystem::absolute(named);
   } else {
     auto listed = snapshot::list_snapshots(cfg->snapshot.dir);
     if (auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&listed)) {
@@ -138,17 +158,45 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
         [&]() -> Task<void> {
           auto status_op = runtime.context.etcd->status();
           auto status = co_await std::move(status_op);
-          if (status) in.etcd_version = status->version();
+          std::uint64_t self = 0;
+          if (status) {
+            in.etcd_version = status->version();
+            self = status->header().member_id();
+          }
           auto members_op = runtime.context.etcd->member_list();
           auto members = co_await std::move(members_op);
           if (!members) {
             failure = members.error().to_string();
             co_return;
           }
+          // Other members' data dirs, as their wardens reported them.
+          auto reports_op = jobs::read_disk_reports(
+              runtime.context.etcd, jobs::CoordKeys(cfg->coordination.prefix), false);
+          auto reports = co_await std::move(reports_op);
           for (const auto& m : members->members()) {
             snapshot::PlanMember pm{m.name(),
                                     {m.peerurls().begin(), m.peerurls().end()},
                                     {m.clienturls().begin(), m.clienturls().end()}};
+            const jobs::DiskReport* report = nullptr;
+            if (reports) {
+              if (auto it = reports.value().find(m.id()); it != reports.value().end())
+                report = &it->second;
+            }
+            if (auto it = overrides.find(m.name()); it != overrides.end()) {
+              pm.data_dir = it->second;
+              pm.data_dir_source = "--data-dir on the command line";
+              overrides.erase(it);
+            } else if (m.id() == self) {
+              pm.data_dir = cfg->etcd.data_dir;
+              pm.data_dir_source = "etcd.data_dir of this warden's config";
+            } else if (report != nullptr && !report->data_dir.empty()) {
+              pm.data_dir = report->data_dir;
+              pm.data_dir_source = "reported by " + m.name() + "'s warden";
+            } else {
+              pm.data_dir = cfg->etcd.data_dir;
+              pm.data_dir_source = "ASSUMED the same as this host's: " + m.name() +
+                                   "'s warden has not reported one; check it on that host";
+            }
             in.members.push_back(std::move(pm));
           }
         },
@@ -163,7 +211,11 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
     return 1;
   }
 
-  in.data_dir = cfg->etcd.data_dir;
+  if (!overrides.empty()) {
+    err << "restore-plan: --data-dir names " << overrides.begin()->first
+        << ", which is not a member of this cluster\n";
+    return 2;
+  }
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));

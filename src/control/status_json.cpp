@@ -99,12 +99,6 @@ json job_json(const JobView& view, const status::JobRecord* record, sched::WallT
 
 }  // namespace
 
-std::string hex_id(std::uint64_t id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
 std::string health(const status::StatusBoard& board) {
   if (!board.member.polled) return "starting";
   if (!board.member.up) return "degraded";
@@ -134,6 +128,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
            : json(nullptr)},
       {"config_problem", string_or_null(board.config_problem)},
       {"tuning_alert", string_or_null(board.tuning_alert)},
+      {"activity", string_or_null(board.activity)},
   };
   return out.dump(2) + "\n";
 }

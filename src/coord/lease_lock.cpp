@@ -34,6 +34,18 @@ std::string key_under(const std::string& prefix, const std::string& name) {
   return prefix + "/" + name;
 }
 
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last < 0xff) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
 struct LeaseLock::Keeper {
   Keeper(std::shared_ptr<etcd::Client> client, std::int64_t lease, std::chrono::seconds t)
       : etcd(std::move(client)), lease_id(lease), ttl(t), timer(etcd->executor()) {}

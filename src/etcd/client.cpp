@@ -1,5 +1,7 @@
 #include "etcd_warden/etcd/client.hpp"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -183,9 +185,19 @@ Task<Result<pb::StatusResponse>> Client::status(std::string url) {
                                    cfg_.request_timeout, WARDEN_ASYNC(maintenance, Status));
 }
 
+std::vector<std::string> Client::fallback_order() const {
+  std::vector<std::string> out;
+  for (const auto* list : {&cfg_.endpoints, &voter_urls_}) {
+    for (const auto& url : *list) {
+      if (std::find(out.begin(), out.end(), url) == out.end()) out.push_back(url);
+    }
+  }
+  return out;
+}
+
 Task<Result<pb::MemberListResponse>> Client::member_list() {
   Error last;
-  for (const auto& url : cfg_.endpoints) {
+  for (const auto& url : fallback_order()) {
     auto op =
         unary<pb::MemberListResponse>(url, "MemberList", pb::MemberListRequest{},
                                       cfg_.request_timeout, WARDEN_ASYNC(cluster, MemberList));
@@ -203,8 +215,20 @@ Task<Result<pb::AlarmResponse>> Client::alarms() {
 }
 
 Task<Result<pb::AlarmResponse>> Client::alarm(pb::AlarmRequest request) {
-  return unary<pb::AlarmResponse>(local_url(), "Alarm", std::move(request), cfg_.request_timeout,
-                                  WARDEN_ASYNC(maintenance, Alarm));
+  auto op = unary<pb::AlarmResponse>(local_url(), "Alarm", request, cfg_.request_timeout,
+                                     WARDEN_ASYNC(maintenance, Alarm));
+  auto first = co_await std::move(op);
+  if (first || !first.error().refused_by_learner()) co_return first;
+  Error last = first.error();
+  for (const auto& url : fallback_order()) {
+    if (url == local_url()) continue;
+    auto next = unary<pb::AlarmResponse>(url, "Alarm", request, cfg_.request_timeout,
+                                         WARDEN_ASYNC(maintenance, Alarm));
+    auto r = co_await std::move(next);
+    if (r) co_return r;
+    last = r.error();
+  }
+  co_return last;
 }
 
 Task<Result<pb::RangeResponse>> Client::range(pb::RangeRequest request) {

@@ -58,7 +58,7 @@ std::optional<std::uint64_t> next_recovery_member(const ClusterView& c,
   std::optional<std::uint64_t> out;
   bool leader_pending = false;
   for (const auto& m : c.members) {
-    if (skip.contains(m.id)) continue;
+    if (skip.contains(m.id) || m.is_learner) continue;  // etcd refuses Defragment on a learner
     if (m.id == leader) {
       leader_pending = true;
       continue;
@@ -76,6 +76,12 @@ Verdict disarm_headroom(const ClusterView& c, std::optional<Bytes> quota) {
     if (usage >= kDisarmMaxUsage) {
       char pct[16];
       std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * usage);
+      if (m.is_learner) {
+        return Verdict::no("learner " + label(m) + "'s database is still " + to_string(m.db_size) +
+                           " (" + pct + " of the " + to_string(*quota) +
+                           " quota) and etcd refuses Defragment on a learner: promote it (then "
+                           "it is defragmented like a follower) or remove it and add it again");
+      }
       return Verdict::no("after compaction and defrag " + label(m) + "'s database is still " +
                          to_string(m.db_size) + " (" + pct + " of the " + to_string(*quota) +
                          " quota): the data itself is too large; raise --quota-backend-bytes or "

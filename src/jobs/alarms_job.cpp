@@ -43,8 +43,9 @@ Task<JobResult> AlarmsJob::run() {
   }
   const ClusterView& view = std::get<ClusterView>(seen);
   publish_alarms(context_.metrics, view);
-  if (self != 0 && !view.has_alarm(AlarmKind::nospace)) {
-    auto report = reporter_.publish(context_, self);
+  if (const MemberView* me = view.find(self);
+      me != nullptr && !me->is_learner && !view.has_alarm(AlarmKind::nospace)) {
+    auto report = reporter_.publish(context_, self, me->url);
     co_await std::move(report);
   }
 
@@ -257,7 +258,8 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
   remove.add_success()->mutable_request_delete_range()->set_key(probe_key);
   auto cleanup = etcd->txn(std::move(remove));
   co_await std::move(cleanup);
-  auto refresh = reporter_.publish(context_, self, true);
+  const MemberView* me = after.find(self);
+  auto refresh = reporter_.publish(context_, self, me != nullptr ? me->url : std::string(), true);
   co_await std::move(refresh);
 
   co_return JobResult::success("NOSPACE recovered: " + compacted.message + ", defragmented " +

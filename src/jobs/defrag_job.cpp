@@ -52,6 +52,15 @@ Task<std::string> record_defrag(std::shared_ptr<etcd::Client> etcd, CoordKeys ke
 
 }  // namespace
 
+Task<etcd::Result<std::optional<DefragRound>>> DefragJob::current_round(
+    std::shared_ptr<etcd::Client> etcd, const config::Config& cfg, const ClusterView& view) const {
+  auto read = read_round(etcd, CoordKeys(cfg.coordination.prefix));
+  auto recorded = co_await std::move(read);
+  if (!recorded) co_return recorded.error();
+  co_return round_in_force(recorded.value(), view, unix_seconds(context_.clock.wall_now()),
+                           round_max_age(cfg.defrag.schedule.every));
+}
+
 bool DefragJob::in_window(const config::DefragJob& cfg) const {
   if (cfg.window.empty()) return true;
   const auto window = parse_window(cfg.window);
@@ -95,12 +104,24 @@ Task<JobResult> DefragJob::run() {
   }
   const ClusterView& view = std::get<ClusterView>(seen);
   if (self == 0) co_return JobResult::skipped("the local member does not answer Status");
-  auto report = reporter_.publish(context_, self);
-  co_await std::move(report);
+  const MemberView* me = view.find(self);
+  if (me != nullptr && !me->is_learner) {  // a learner refuses every write
+    auto report = reporter_.publish(context_, self, me->url);
+    co_await std::move(report);
+  }
 
   const DefragPolicy rules = policy(*config);
+  std::optional<DefragRound> round;
+  if (me != nullptr && !me->is_learner) {
+    auto current = current_round(etcd, *config, view);
+    auto read = co_await std::move(current);
+    if (!read)
+      co_return JobResult::skipped("cannot read the defrag round: " + read.error().to_string());
+    round = std::move(read.value());
+  }
   const auto free = free_disk(config->etcd.data_dir);
-  const auto verdict = decide_defrag(view, self, rules, facts(*config, free));
+  const auto verdict =
+      decide_defrag(view, self, rules, facts(*config, free), round ? &*round : nullptr);
   if (verdict.kind == DefragVerdict::Kind::leader_waits) {
     // Patience counts time without progress: a follower finished (the list
     // changed) or one is at it now (the lock is held) starts it again.
@@ -125,7 +146,6 @@ Task<JobResult> DefragJob::run() {
   }
 
   const CoordKeys keys(config->coordination.prefix);
-  const MemberView* me = view.find(self);
   const std::string holder = "holder=" + label(*me) + " member=" + hex_id(self) +
                              " pid=" + std::to_string(::getpid()) +
                              " since=" + std::to_string(unix_seconds(context_.clock.wall_now()));
@@ -202,11 +222,19 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
     co_await std::move(drop);
   }
 
-  // The gates once more, just before acting: the cluster may have changed
-  // while this warden waited for the lock.
+  // The round and the gates once more, just before acting: the cluster may
+  // have changed while this warden waited for the lock.
   const DefragPolicy rules = policy(*config);
+  auto current = current_round(etcd, *config, view);
+  auto read_round = co_await std::move(current);
+  if (!read_round) {
+    co_return JobResult::failure("cannot read " + keys.round + ": " +
+                                 read_round.error().to_string());
+  }
+  const std::optional<DefragRound> round = read_round.value();
   const auto free = free_disk(config->etcd.data_dir);
-  const auto verdict = decide_defrag(view, self, rules, facts(*config, free));
+  const auto verdict =
+      decide_defrag(view, self, rules, facts(*config, free), round ? &*round : nullptr);
   if (verdict.kind == DefragVerdict::Kind::skip ||
       verdict.kind == DefragVerdict::Kind::leader_waits) {
     co_return JobResult::skipped(verdict.reason);
@@ -215,6 +243,7 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
 
   StepOptions options;
   options.policy = &rules;
+  options.round = round;
   options.local = true;
   const std::int64_t lease = lock.lease_id();
   options.before = [etcd, keys, lease, ctx = &context_, lock = &lock](const MemberView& m,
@@ -224,6 +253,19 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
   auto step = defrag_member(context_, etcd, view, self, std::move(options));
   StepOutcome outcome = co_await std::move(step);
   if (outcome.finished_in_etcd) {
+    // This member had its turn in the round, whatever came after the copy.
+    const DefragRound next = with_turn(round, self, unix_seconds(context_.clock.wall_now()));
+    auto record = put_while_locked(etcd, keys.lock, lease, keys.round, encode(next));
+    auto recorded = co_await std::move(record);
+    if (!recorded || !recorded.value()) {
+      spdlog::warn(
+          "could not record the defrag round in {} ({}); this member may be chosen again "
+          "before the round ends",
+          keys.round, recorded ? "the lock is no longer ours" : recorded.error().to_string());
+    } else {
+      spdlog::info("defrag round {} member={} turns={}", round ? "goes on" : "started",
+                   label(*view.find(self)), encode(next));
+    }
     auto drop = delete_marker(etcd, keys);
     auto dropped = co_await std::move(drop);
     if (!dropped) {

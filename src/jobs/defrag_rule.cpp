@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <map>
 
 namespace etcd_warden::jobs {
 
@@ -18,30 +17,6 @@ std::string percent(double ratio) {
 
 double ratio(Bytes part, Bytes whole) {
   return whole.value == 0 ? 0.0 : part.as_double() / whole.as_double();
-}
-
-// "key=value key=value" records, as written by encode() below.
-std::map<std::string, std::string, std::less<>> fields(std::string_view text) {
-  std::map<std::string, std::string, std::less<>> out;
-  while (!text.empty()) {
-    const auto space = text.find(' ');
-    const auto item = text.substr(0, space);
-    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
-    const auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    out.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
-  }
-  return out;
-}
-
-template <class T>
-bool number(const std::map<std::string, std::string, std::less<>>& f, std::string_view key, T& out,
-            int base = 10) {
-  const auto it = f.find(key);
-  if (it == f.end() || it->second.empty()) return false;
-  const char* end = it->second.data() + it->second.size();
-  auto [ptr, ec] = std::from_chars(it->second.data(), end, out, base);
-  return ec == std::errc{} && ptr == end;
 }
 
 std::optional<std::chrono::minutes> clock_minutes(std::string_view hhmm) {
@@ -102,7 +77,10 @@ Verdict defrag_needed(const MemberView& m, const DefragPolicy& p) {
 
 Verdict cluster_gates(const ClusterView& c, const DefragPolicy& p) {
   if (c.members.empty()) return Verdict::no("no member list");
+  std::size_t voters = 0;
   for (const auto& m : c.members) {
+    if (m.is_learner) continue;
+    ++voters;
     if (!m.answered) {
       return Verdict::no("member " + label(m) + " is unhealthy (" +
                          (m.error.empty() ? std::string("no answer to Status") : m.error) + ")");
@@ -114,6 +92,7 @@ Verdict cluster_gates(const ClusterView& c, const DefragPolicy& p) {
   if (c.leader_id() == 0) return Verdict::no("the cluster has no agreed leader");
   const std::uint64_t top = c.max_raft_index();
   for (const auto& m : c.members) {
+    if (m.is_learner) continue;
     const std::uint64_t lag = top - std::min(top, m.raft_index);
     if (lag > p.max_raft_lag) {
       return Verdict::no("member " + label(m) + " is " + std::to_string(lag) +
@@ -121,7 +100,7 @@ Verdict cluster_gates(const ClusterView& c, const DefragPolicy& p) {
                          ")");
     }
   }
-  return Verdict::yes("all " + std::to_string(c.members.size()) + " members healthy and caught up");
+  return Verdict::yes("all " + std::to_string(voters) + " voting members healthy and caught up");
 }
 
 Verdict disk_gate(const MemberView& m, std::optional<Bytes> free_disk, const DefragPolicy& p,
@@ -140,9 +119,11 @@ Verdict disk_gate(const MemberView& m, std::optional<Bytes> free_disk, const Def
 }
 
 std::optional<std::uint64_t> choose_transferee(const ClusterView& c, std::uint64_t leader,
-                                               const DefragPolicy* policy) {
+                                               const DefragPolicy* policy,
+                                               const DefragRound* round) {
   const MemberView* best = nullptr;
-  auto done = [policy](const MemberView& m) {
+  auto done = [policy, round](const MemberView& m) {
+    if (round != nullptr && round->had_turn(m.id)) return true;
     return policy != nullptr && !defrag_needed(m, *policy).ok;
   };
   for (const auto& m : c.members) {
@@ -160,25 +141,73 @@ std::optional<std::uint64_t> choose_transferee(const ClusterView& c, std::uint64
   return best->id;
 }
 
+std::size_t other_voters(const ClusterView& c, std::uint64_t member) {
+  return static_cast<std::size_t>(
+      std::count_if(c.members.begin(), c.members.end(),
+                    [member](const MemberView& m) { return m.id != member && !m.is_learner; }));
+}
+
+LeaderPlan plan_leader_defrag(const ClusterView& c, std::uint64_t leader,
+                              const DefragPolicy* policy, const DefragRound* round) {
+  using Kind = LeaderPlan::Kind;
+  const MemberView* me = c.find(leader);
+  const std::string who = me != nullptr ? label(*me) : hex_id(leader);
+  if (const auto to = choose_transferee(c, leader, policy, round)) return {Kind::hand_off, *to, ""};
+  if (other_voters(c, leader) == 0) {
+    return {Kind::in_place, 0,
+            who +
+                " is the only voting member: nobody to hand leadership to, so it is "
+                "defragmented in place and its clients stall until the defrag ends"};
+  }
+  return {Kind::refuse, 0, who + " is leader and has no healthy voting follower to hand off to"};
+}
+
 std::optional<std::string> leader_waits_for(const ClusterView& c, std::uint64_t leader,
-                                            const DefragPolicy& p) {
+                                            const DefragPolicy& p, const DefragRound* round) {
   std::string waiting;
   for (const auto& m : c.members) {
-    if (m.id == leader || !m.answered || !defrag_needed(m, p).ok) continue;
+    if (m.id == leader || m.is_learner || !m.answered) continue;
+    if (round != nullptr && round->had_turn(m.id)) continue;
+    if (!defrag_needed(m, p).ok) continue;
     waiting += (waiting.empty() ? "" : ",") + label(m);
   }
   if (waiting.empty()) return std::nullopt;
   return "the leader goes last in a round: waiting for " + waiting + " to be defragmented first";
 }
 
+std::optional<DefragRound> round_in_force(const std::optional<DefragRound>& recorded,
+                                          const ClusterView& c, std::int64_t now_unix,
+                                          std::chrono::seconds max_age) {
+  if (!recorded) return std::nullopt;
+  if (now_unix - recorded->started_unix > max_age.count()) return std::nullopt;
+  for (const auto& m : c.members) {
+    if (!m.is_learner && !recorded->had_turn(m.id)) return recorded;  // someone is still to go
+  }
+  return std::nullopt;
+}
+
+std::chrono::seconds round_max_age(config::Duration every) {
+  return std::max<std::chrono::seconds>(
+      std::chrono::hours(1), std::chrono::duration_cast<std::chrono::seconds>(10 * every));
+}
+
 DefragVerdict decide_defrag(const ClusterView& c, std::uint64_t self, const DefragPolicy& p,
-                            const LocalFacts& local) {
+                            const LocalFacts& local, const DefragRound* round) {
   using Kind = DefragVerdict::Kind;
   const MemberView* me = c.find(self);
   if (me == nullptr) return {Kind::skip, "own member " + hex_id(self) + " not in the member list"};
   if (!me->answered) return {Kind::skip, "own member " + label(*me) + " does not answer Status"};
   const Verdict need = defrag_needed(*me, p);
+  if (me->is_learner) {
+    return {Kind::skip, std::string(kLearnerNotDefragmented) + "; " + need.reason};
+  }
   if (!need.ok) return {Kind::skip, need.reason};
+  if (round != nullptr && round->had_turn(self)) {
+    return {Kind::skip, label(*me) +
+                            " already had its turn in this defrag round; it waits until every "
+                            "voting member had its own (" +
+                            need.reason + ")"};
+  }
   if (!local.in_window) return {Kind::skip, "outside the defrag window (" + need.reason + ")"};
   if (c.has_alarm(AlarmKind::nospace)) {
     return {Kind::skip, "NOSPACE alarm raised: the alarms job recovers the cluster"};
@@ -189,14 +218,17 @@ DefragVerdict decide_defrag(const ClusterView& c, std::uint64_t self, const Defr
   if (!disk.ok) return {Kind::skip, disk.reason};
   if (c.leader_id() == self) {
     if (!local.leader_done_waiting) {
-      if (auto wait = leader_waits_for(c, self, p)) return {Kind::leader_waits, *wait};
+      if (auto wait = leader_waits_for(c, self, p, round)) return {Kind::leader_waits, *wait};
     }
-    const auto to = choose_transferee(c, self, &p);
-    if (!to) {
-      return {Kind::skip,
-              label(*me) + " is leader and has no healthy voting follower to hand off to"};
+    const LeaderPlan plan = plan_leader_defrag(c, self, &p, round);
+    switch (plan.kind) {
+      case LeaderPlan::Kind::hand_off:
+        return {Kind::move_leader_first, need.reason, plan.to};
+      case LeaderPlan::Kind::in_place:
+        return {Kind::defrag_in_place, need.reason + "; " + plan.reason};
+      case LeaderPlan::Kind::refuse:
+        return {Kind::skip, plan.reason};
     }
-    return {Kind::move_leader_first, need.reason, *to};
   }
   return {Kind::defrag, need.reason};
 }
@@ -220,55 +252,6 @@ std::optional<TimeWindow> parse_window(std::string_view text) {
   const auto end = clock_minutes(text.substr(6, 5));
   if (!start || !end || *start == *end) return std::nullopt;
   return TimeWindow{*start, *end};
-}
-
-std::string encode(const DefragMarker& m) {
-  return "member=" + hex_id(m.member_id) + " size_before=" + std::to_string(m.size_before.value) +
-         " started=" + std::to_string(m.started_unix) + " until=" + std::to_string(m.until_unix) +
-         " by=" + (m.by.empty() ? std::string("?") : m.by);
-}
-
-std::optional<DefragMarker> parse_marker(std::string_view text) {
-  const auto f = fields(text);
-  DefragMarker m;
-  std::uint64_t size = 0;
-  if (!number(f, "member", m.member_id, 16) || !number(f, "size_before", size) ||
-      !number(f, "started", m.started_unix) || !number(f, "until", m.until_unix)) {
-    return std::nullopt;
-  }
-  m.size_before = Bytes{size};
-  if (auto it = f.find("by"); it != f.end()) m.by = it->second;
-  return m;
-}
-
-MarkerState marker_state(const DefragMarker& m, std::optional<Bytes> current_size,
-                         std::optional<bool> inflight, std::int64_t now_unix) {
-  if (current_size && *current_size != m.size_before) return MarkerState::finished;
-  if (inflight && !*inflight) return MarkerState::finished;
-  if (now_unix > m.until_unix) return MarkerState::expired;
-  return MarkerState::running;
-}
-
-std::string encode(const DiskReport& r) {
-  return "free=" + std::to_string(r.free.value) + " at=" + std::to_string(r.at_unix);
-}
-
-std::optional<DiskReport> parse_disk_report(std::string_view text) {
-  const auto f = fields(text);
-  DiskReport r;
-  std::uint64_t free = 0;
-  if (!number(f, "free", free) || !number(f, "at", r.at_unix)) return std::nullopt;
-  r.free = Bytes{free};
-  return r;
-}
-
-std::optional<Bytes> usable_report(const std::optional<DiskReport>& report, std::int64_t now_unix) {
-  if (!report) return std::nullopt;
-  const auto age = now_unix - report->at_unix;
-  if (age > std::chrono::duration_cast<std::chrono::seconds>(kDiskReportMaxAge).count()) {
-    return std::nullopt;
-  }
-  return report->free;
 }
 
 }  // namespace etcd_warden::jobs

@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "etcd_warden/config/units.hpp"
@@ -156,6 +157,7 @@ Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
 CoordKeys::CoordKeys(const std::string& prefix)
     : lock(coord::key_under(prefix, "defrag/lock")),
       inflight(coord::key_under(prefix, "defrag/inflight")),
+      round(coord::key_under(prefix, "defrag/round")),
       disk_prefix(coord::key_under(prefix, "disk/")),
       write_check(coord::key_under(prefix, "nospace-check")) {}
 
@@ -163,9 +165,10 @@ std::string CoordKeys::disk(std::uint64_t member_id) const {
   return disk_prefix + hex_id(member_id);
 }
 
-Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, bool force) {
+Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, std::string client_url,
+                                 bool force) {
   const auto now = context.clock.now();
-  if (!force && last_ && now - *last_ < kDiskReportEvery) co_return;
+  if (!force && last_ && now - *last_ < kDiskReportEvery && client_url == last_url_) co_return;
   auto config = context.config;
   auto etcd = context.etcd;
   auto free = free_disk(config->etcd.data_dir);
@@ -173,7 +176,8 @@ Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, bool f
     spdlog::debug("disk report not published: {}", *error);
     co_return;
   }
-  const DiskReport report{std::get<Bytes>(free), unix_seconds(context.clock.wall_now())};
+  const DiskReport report{std::get<Bytes>(free), unix_seconds(context.clock.wall_now()), client_url,
+                          config->etcd.data_dir.string()};
   pb::PutRequest put;
   put.set_key(CoordKeys(config->coordination.prefix).disk(self));
   put.set_value(encode(report));
@@ -184,56 +188,99 @@ Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, bool f
     co_return;
   }
   last_ = now;
+  last_url_ = std::move(client_url);
 }
 
-Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd,
-                                                 const CoordKeys& keys, std::uint64_t member) {
-  pb::RangeRequest range;
-  range.set_key(keys.disk(member));
-  auto read = etcd->range(std::move(range));
+Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+                                                 std::uint64_t member) {
+  auto read = read_record(etcd, keys.disk(member));
   auto answer = co_await std::move(read);
-  if (!answer || answer->kvs_size() == 0) co_return std::nullopt;
-  co_return parse_disk_report(answer->kvs(0).value());
+  if (!answer || !answer.value()) co_return std::nullopt;
+  co_return parse_disk_report(*answer.value());
 }
 
-Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
-                                                            const CoordKeys& keys) {
+Task<etcd::Result<std::map<std::uint64_t, DiskReport>>> read_disk_reports(
+    std::shared_ptr<etcd::Client> etcd, CoordKeys keys, bool serializable) {
   pb::RangeRequest range;
-  range.set_key(keys.inflight);
+  range.set_key(keys.disk_prefix);
+  range.set_range_end(coord::prefix_end(keys.disk_prefix));
+  range.set_serializable(serializable);
   auto read = etcd->range(std::move(range));
   auto answer = co_await std::move(read);
   if (!answer) co_return answer.error();
-  if (answer->kvs_size() == 0) co_return std::optional<DefragMarker>{};
-  auto marker = parse_marker(answer->kvs(0).value());
-  if (!marker) {
-    spdlog::warn("ignoring unreadable defrag marker {}='{}'", keys.inflight,
-                 answer->kvs(0).value());
+  std::map<std::uint64_t, DiskReport> out;
+  for (const auto& kv : answer->kvs()) {
+    const std::string_view id_text = std::string_view(kv.key()).substr(keys.disk_prefix.size());
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id, 16);
+    if (ec != std::errc{} || end != id_text.data() + id_text.size()) continue;
+    if (auto report = parse_disk_report(kv.value())) out.emplace(id, std::move(*report));
   }
-  co_return marker;
+  co_return out;
 }
 
-Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
-                                      const DefragMarker& marker, std::int64_t lock_lease) {
+Task<etcd::Result<std::optional<std::string>>> read_record(std::shared_ptr<etcd::Client> etcd,
+                                                           std::string key) {
+  pb::RangeRequest range;
+  range.set_key(std::move(key));
+  auto read = etcd->range(std::move(range));
+  auto answer = co_await std::move(read);
+  if (!answer) co_return answer.error();
+  if (answer->kvs_size() == 0) co_return std::optional<std::string>{};
+  co_return std::optional<std::string>(answer->kvs(0).value());
+}
+
+Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, std::string lock_key,
+                                          std::int64_t lock_lease, std::string key,
+                                          std::string value) {
   pb::TxnRequest txn;
   auto* cmp = txn.add_compare();
-  cmp->set_key(keys.lock);
+  cmp->set_key(std::move(lock_key));
   cmp->set_target(pb::Compare::LEASE);
   cmp->set_result(pb::Compare::EQUAL);
   cmp->set_lease(lock_lease);
   auto* put = txn.add_success()->mutable_request_put();
-  put->set_key(keys.inflight);
-  put->set_value(encode(marker));
+  put->set_key(std::move(key));
+  put->set_value(std::move(value));
   auto send = etcd->txn(std::move(txn));
   auto answer = co_await std::move(send);
   if (!answer) co_return answer.error();
   co_return answer->succeeded();
 }
 
-Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys) {
+Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
+                                                            CoordKeys keys) {
+  auto read = read_record(etcd, keys.inflight);
+  auto answer = co_await std::move(read);
+  if (!answer) co_return answer.error();
+  if (!answer.value()) co_return std::optional<DefragMarker>{};
+  auto marker = parse_marker(*answer.value());
+  if (!marker)
+    spdlog::warn("ignoring unreadable defrag marker {}='{}'", keys.inflight, *answer.value());
+  co_return marker;
+}
+
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+                                      const DefragMarker& marker, std::int64_t lock_lease) {
+  return put_while_locked(std::move(etcd), keys.lock, lock_lease, keys.inflight, encode(marker));
+}
+
+Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys) {
   auto send = etcd->txn(delete_key(keys.inflight));
   auto answer = co_await std::move(send);
   if (!answer) co_return answer.error();
   co_return true;
+}
+
+Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
+                                                          CoordKeys keys) {
+  auto read = read_record(etcd, keys.round);
+  auto answer = co_await std::move(read);
+  if (!answer) co_return answer.error();
+  if (!answer.value()) co_return std::optional<DefragRound>{};
+  auto round = parse_round(*answer.value());
+  if (!round) spdlog::warn("ignoring unreadable defrag round {}='{}'", keys.round, *answer.value());
+  co_return round;
 }
 
 Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
@@ -333,18 +380,23 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
   const config::Duration settle = std::max<config::Duration>(15s, 3 * etcd->request_timeout());
 
   if (view.leader_id() == member) {
-    const auto to = choose_transferee(view, member, &policy);
-    if (!to) {
-      out.summary = label(m) + " is leader and has no healthy voting follower to hand off to";
+    const DefragRound* round = options.round ? &*options.round : nullptr;
+    const LeaderPlan plan = plan_leader_defrag(view, member, &policy, round);
+    if (plan.kind == LeaderPlan::Kind::refuse) {
+      out.summary = plan.reason;
       co_return out;
     }
-    auto hand_off = hand_off_leadership(etcd, view, *to, settle);
-    auto handed = co_await std::move(hand_off);
-    if (!handed.ok) {
-      out.summary = handed.reason;
-      co_return out;
+    if (plan.kind == LeaderPlan::Kind::hand_off) {
+      auto hand_off = hand_off_leadership(etcd, view, plan.to, settle);
+      auto handed = co_await std::move(hand_off);
+      if (!handed.ok) {
+        out.summary = handed.reason;
+        co_return out;
+      }
+      out.moved_leader = true;
+    } else {
+      out.in_place = true;
     }
-    out.moved_leader = true;
   }
   if (etcd->cancelled()) {
     out.kind = StepOutcome::Kind::stopped;
@@ -362,9 +414,22 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
 
   spdlog::info("defrag start member={} db={} in_use={} deadline={}", label(m), to_string(m.db_size),
                to_string(m.db_in_use), config::format_duration(deadline));
+  if (out.in_place) {
+    spdlog::warn(
+        "defrag in place member={}: the only voting member, so its clients stall until the "
+        "defrag ends (up to {})",
+        label(m), config::format_duration(deadline));
+    context.board.activity =
+        "DEFRAG " + label(m) + " in place (only voting member): its clients stall until it ends";
+    if (context.status_changed) context.status_changed();
+  }
   const auto started = std::chrono::steady_clock::now();
   auto call = etcd->defragment(m.url, deadline);
   auto answer = co_await std::move(call);
+  if (out.in_place) {
+    context.board.activity.clear();
+    if (context.status_changed) context.status_changed();
+  }
   bool finished = answer.ok();
   if (!answer) {
     const auto code = answer.error().code;
@@ -423,6 +488,10 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
                         " before=" + to_string(out.before) + " after=" + to_string(out.after) +
                         " took=" + seconds_text(out.took);
   if (out.moved_leader) summary += " (leadership handed off first)";
+  if (out.in_place) {
+    summary += " (in place: the only voting member; its clients stalled for " +
+               seconds_text(out.took) + ")";
+  }
   if (!healthy.ok) {
     out.kind = StepOutcome::Kind::failed;
     out.summary = summary + "; but not healthy and caught up within " +

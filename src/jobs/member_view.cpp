@@ -16,7 +16,8 @@ const MemberView* ClusterView::find(std::uint64_t id) const {
 std::uint64_t ClusterView::leader_id() const {
   std::uint64_t leader = 0;
   for (const auto& m : members) {
-    if (!m.answered) continue;
+    // A learner still catching up may not know the leader yet; it has no say.
+    if (!m.answered || m.is_learner) continue;
     if (m.leader_id == 0) return 0;
     if (leader != 0 && m.leader_id != leader) return 0;
     leader = m.leader_id;

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "etcd_warden/jobs/maintenance_ops.hpp"
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
 
@@ -67,11 +68,24 @@ Task<sched::JobResult> StatusJob::run() {
 
   std::string partial;  // what we could not learn, for the result summary
   auto members = co_await etcd->member_list();
+  if (!members && members.error().refused_by_learner()) {
+    // A learner's warden asks a voting member instead; their wardens publish
+    // their client URLs, which the learner reads from its own copy.
+    auto find = find_voters(member.member_id);
+    const bool found = co_await std::move(find);
+    if (found) {
+      auto again = etcd->member_list();
+      members = co_await std::move(again);
+    }
+  }
   if (members) {
     member.member_count = static_cast<std::size_t>(members->members_size());
+    std::vector<std::string> voters;
     for (const auto& m : members->members()) {
       if (m.id() == member.member_id) member.name = m.name();
+      if (!m.islearner() && m.clienturls_size() > 0) voters.push_back(m.clienturls(0));
     }
+    if (member.is_learner) etcd->set_voter_urls(std::move(voters));
   } else {
     partial += " memberlist: " + members.error().message;
     member.name = previous.name;
@@ -90,22 +104,55 @@ Task<sched::JobResult> StatusJob::run() {
 
   context_.board.member = member;
   publish(previous);
+  if (!partial.empty() && member.is_learner) {
+    // Not a failure of the learner: etcd refuses these calls on it and no
+    // voting member is known yet. Said once per change, not every poll.
+    const std::string why =
+        "learner: member list and alarms unknown until a voting member is reachable (list one in "
+        "etcd.endpoints, or wait for a voting member's warden to publish its URL):" +
+        partial;
+    if (why != learner_gap_) spdlog::warn("{}", why);
+    learner_gap_ = why;
+    co_return sched::JobResult::success("db=" + to_string(member.db_size) +
+                                        " in_use=" + to_string(member.db_in_use) + "; " + why);
+  }
+  learner_gap_.clear();
   if (!partial.empty()) co_return sched::JobResult::failure("partial status:" + partial);
   co_return sched::JobResult::success("db=" + to_string(member.db_size) +
                                       " in_use=" + to_string(member.db_in_use));
 }
 
+std::optional<std::pair<Bytes, status::QuotaSource>> known_quota(
+    const config::Etcd& cfg, const etcdserverpb::StatusResponse& st) {
+  if (cfg.quota) return std::pair{*cfg.quota, status::QuotaSource::config};
+  if (st.dbsizequota() > 0) {  // etcd 3.6 reports its quota in Status (field 12)
+    return std::pair{Bytes{static_cast<std::uint64_t>(st.dbsizequota())},
+                     status::QuotaSource::etcd_status};
+  }
+  return std::nullopt;
+}
+
+Task<bool> StatusJob::find_voters(std::uint64_t self) {
+  auto etcd = context_.etcd;
+  const CoordKeys keys(context_.config->coordination.prefix);
+  auto read = read_disk_reports(etcd, keys, /*serializable=*/true);
+  auto reports = co_await std::move(read);
+  if (!reports) co_return false;
+  std::vector<std::string> urls;
+  for (const auto& [id, report] : reports.value()) {
+    if (id != self && !report.client_url.empty()) urls.push_back(report.client_url);
+  }
+  if (urls.empty() || urls == etcd->voter_urls()) co_return false;
+  etcd->set_voter_urls(std::move(urls));
+  co_return true;
+}
+
 Task<void> StatusJob::fill_quota(status::MemberStatus& member,
                                  const etcdserverpb::StatusResponse& st) {
   const auto& cfg = *context_.config;
-  if (cfg.etcd.quota) {
-    member.quota = cfg.etcd.quota;
-    member.quota_source = status::QuotaSource::config;
-    co_return;
-  }
-  if (st.dbsizequota() > 0) {  // etcd 3.6 reports its quota in Status
-    member.quota = Bytes{static_cast<std::uint64_t>(st.dbsizequota())};
-    member.quota_source = status::QuotaSource::etcd_status;
+  if (auto known = known_quota(cfg.etcd, st)) {
+    member.quota = known->first;
+    member.quota_source = known->second;
     co_return;
   }
   constexpr auto kQuotaRefresh = std::chrono::minutes(10);

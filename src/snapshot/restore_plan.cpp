@@ -41,7 +41,7 @@ std::string restore_command(const PlanInput& in, const PlanMember& m) {
   return tool + " snapshot restore " + plain_snapshot(in).string() + " --name " + m.name +
          " --initial-cluster " + initial_cluster(in) + " --initial-cluster-token " +
          in.cluster_token + " --initial-advertise-peer-urls " + join(m.peer_urls, ",") +
-         " --data-dir " + in.data_dir.string();
+         " --data-dir " + m.data_dir.string();
 }
 
 std::string build_restore_plan(const PlanInput& in) {
@@ -52,14 +52,20 @@ std::string build_restore_plan(const PlanInput& in) {
   out << "# Restore plan: " << in.members.size() << " members from " << in.snapshot.string()
       << " (revision " << in.revision << ", etcd " << in.etcd_version << ")\n"
       << "# Every member restores the SAME snapshot. Keys written after revision " << in.revision
-      << " are lost.\n#\n"
+      << " are lost.\n"
+      << "# Each member's data dir is named below with its source; correct one with\n"
+      << "# `etcd-warden restore-plan --data-dir NAME=PATH`.\n#\n"
       << "# 1. On EVERY member host: stop etcd (on kubeadm control planes move the static pod\n"
       << "#    manifest away instead, and stop kube-apiserver the same way).\n"
       << "systemctl stop etcd\n"
-      << "#\n# 2. On EVERY member host: keep the old data until the restore is proven.\n"
-      << "mv " << in.data_dir.string() << " " << in.data_dir.string() << ".before-restore-"
-      << in.stamp << "\n"
-      << "#\n# 3. Copy the snapshot to every member host, then check it there.\n"
+      << "#\n# 2. On EVERY member host: keep the old data until the restore is proven.\n";
+  for (const auto& m : in.members) {
+    out << "#    on " << m.name << ": data dir " << m.data_dir.string() << " (" << m.data_dir_source
+        << ")\n"
+        << "mv " << m.data_dir.string() << " " << m.data_dir.string() << ".before-restore-"
+        << in.stamp << "\n";
+  }
+  out << "#\n# 3. Copy the snapshot to every member host, then check it there.\n"
       << "etcd-warden snapshot verify " << in.snapshot.string() << "\n";
   if (in.compressed) {
     out << "zstd -d -f " << in.snapshot.string() << " -o " << plain_snapshot(in).string() << "\n";

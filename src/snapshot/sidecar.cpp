@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/util/hex_id.hpp"
 #include "file_io.hpp"
 
 namespace etcd_warden::snapshot {
@@ -20,12 +21,6 @@ using nlohmann::json;
 
 // A sidecar is a few hundred bytes; anything large is not ours.
 constexpr std::size_t kMaxSidecarBytes = 1 << 20;
-
-std::string hex_id(std::uint64_t id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
 
 std::optional<std::uint64_t> parse_hex_id(std::string_view s) {
   std::uint64_t v = 0;

@@ -75,6 +75,7 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
   } else {
     for (const auto& alarm : m.alarms) add("ALARM " + alarm.type);
   }
+  if (!board.activity.empty()) add(board.activity);
   // Measured without etcd's gRPC API: shown even when the member is down.
   if (!board.tuning_alert.empty()) add(board.tuning_alert);
   if (m.polled && m.up) {

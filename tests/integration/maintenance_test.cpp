@@ -18,6 +18,7 @@
 #include "support/etcd_log.hpp"
 #include "support/etcd_writer.hpp"
 #include "support/http_get.hpp"
+#include "support/maintenance_wardens.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -27,97 +28,6 @@
 using namespace etcd_warden::testing;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Short intervals so that a whole round fits in a few seconds.
-std::string maintenance_yaml(const EtcdCluster& cluster, std::size_t member, std::uint16_t port,
-                             const std::string& extra = "") {
-  // Compaction stays off unless the test turns it on: the rounds below
-  // compact the data set themselves.
-  const bool compaction = extra.find("compaction:") != std::string::npos;
-  const bool coordination = extra.find("coordination:") != std::string::npos;
-  return etcd_config_yaml(cluster, member) + "  request_timeout: 3s\n" +
-         "metrics:\n  listen: \"127.0.0.1:" + std::to_string(port) + "\"\n" +
-         (coordination ? "" : "coordination: {lock_ttl: 3s}\n") + "status: {every: 300ms}\n" +
-         (compaction ? "" : "compaction: {enabled: false}\n") +
-         "snapshot: {enabled: false}\n"
-         "tuning: {enabled: false}\n"
-         "alarms: {every: 1s}\n" +
-         extra;
-}
-
-const std::string kDefragFast =
-    "defrag: {every: 1s, jitter: 300ms, min_free: 1MiB, min_free_ratio: 0.3, disk_margin: 1MiB}\n";
-
-struct Warden {
-  std::uint16_t metrics_port = free_port();
-  std::unique_ptr<WardenProcess> process;
-
-  Warden(const EtcdCluster& cluster, std::size_t member, const std::string& extra) {
-    process =
-        std::make_unique<WardenProcess>(maintenance_yaml(cluster, member, metrics_port, extra));
-  }
-  std::string log() const { return process->log(); }
-  bool logged(const std::string& needle) const { return log().find(needle) != std::string::npos; }
-  std::string metrics() const {
-    return http_get("127.0.0.1", metrics_port, "/metrics", 2s).value_or("");
-  }
-};
-
-std::vector<std::unique_ptr<Warden>> start_wardens(const EtcdCluster& cluster,
-                                                   const std::string& extra,
-                                                   std::vector<std::size_t> members = {}) {
-  if (members.empty()) {
-    for (std::size_t i = 0; i < cluster.size(); ++i) members.push_back(i);
-  }
-  std::vector<std::unique_ptr<Warden>> out;
-  for (auto i : members) out.push_back(std::make_unique<Warden>(cluster, i, extra));
-  for (auto& w : out) {
-    INFO(w->log());
-    REQUIRE(w->process->wait_ready());
-  }
-  return out;
-}
-
-std::size_t finished_defrags(const EtcdCluster& cluster, std::size_t i) {
-  std::size_t n = 0;
-  for (const auto& d : defrag_intervals(cluster.member_log(i))) n += d.end ? 1 : 0;
-  return n;
-}
-
-// No two defrags of different members share an instant.
-void require_no_overlap(const EtcdCluster& cluster) {
-  std::vector<std::pair<std::size_t, LogInterval>> all;
-  for (std::size_t i = 0; i < cluster.size(); ++i) {
-    for (const auto& d : defrag_intervals(cluster.member_log(i))) all.emplace_back(i, d);
-  }
-  for (std::size_t a = 0; a < all.size(); ++a) {
-    for (std::size_t b = a + 1; b < all.size(); ++b) {
-      if (all[a].first == all[b].first) continue;
-      INFO("defrags of m" << all[a].first + 1 << " and m" << all[b].first + 1 << " overlap");
-      CHECK_FALSE(overlap(all[a].second, all[b].second));
-    }
-  }
-}
-
-std::uint64_t max_term(const EtcdCluster& cluster) {
-  std::uint64_t term = 0;
-  for (const auto& s : cluster.status()) {
-    if (s) term = std::max(term, s->raft_term);
-  }
-  return term;
-}
-
-std::string all_logs(const std::vector<std::unique_ptr<Warden>>& wardens) {
-  std::string out;
-  for (std::size_t i = 0; i < wardens.size(); ++i) {
-    out += "--- warden " + std::to_string(i + 1) + " ---\n" + tail_lines(wardens[i]->log(), 40);
-  }
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE(
     "lease lock: keep-alives hold it past its TTL, a second taker sees the holder, release "
@@ -311,7 +221,7 @@ TEST_CASE("SIGTERM while holding the lock: the lease is revoked at once, exit 0"
   REQUIRE(leader >= 0);
   const std::size_t follower = leader == 0 ? 1 : 0;
   // A long TTL: if the lease were left to expire the key would stay 30 s.
-  Warden warden(cluster, follower, kDefragFast + "coordination: {lock_ttl: 30s}\n");
+  MaintenanceWarden warden(cluster, follower, kDefragFast + "coordination: {lock_ttl: 30s}\n");
   INFO(warden.log());
   REQUIRE(warden.process->wait_ready());
   const std::string lock_key = "/etcd-warden/defrag/lock";

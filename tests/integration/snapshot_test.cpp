@@ -11,7 +11,9 @@
 #include <fstream>
 #include <regex>
 
+#include "etcd_warden/util/hex_id.hpp"
 #include "support/etcd_cluster.hpp"
+#include "support/etcd_tools.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -66,10 +68,10 @@ unsigned mode_of(const fs::path& p) {
 void fill(const EtcdCluster& cluster, int keys, std::size_t value_bytes) {
   TempDir tmp("fill");
   write_file(tmp / "value", std::string(value_bytes, 'x'));
-  const std::string script = "for i in $(seq " + std::to_string(keys) +
-                             "); do etcdctl --endpoints " + cluster.member(0).client_url +
-                             " put /fill/$i < " + (tmp / "value").string() +
-                             " >/dev/null || exit 1; done";
+  const std::string script = "for i in $(seq " + std::to_string(keys) + "); do " +
+                             cluster.etcdctl_binary().string() + " --endpoints " +
+                             cluster.member(0).client_url + " put /fill/$i < " +
+                             (tmp / "value").string() + " >/dev/null || exit 1; done";
   auto r = run_command({"/bin/sh", "-c", script}, {.env = {{"ETCDCTL_API", "3"}}, .timeout = 120s});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -106,8 +108,9 @@ TEST_CASE("job snapshot: a private zstd file that verifies and that etcdctl read
   // Decompressed, it is an ordinary etcd snapshot.
   const fs::path plain = work / "plain.db";
   REQUIRE(run_command({"zstd", "-q", "-d", snap.string(), "-o", plain.string()}).exit_code == 0);
-  auto status = run_command({"etcdctl", "snapshot", "status", plain.string(), "-w", "json"},
-                            {.env = {{"ETCDCTL_API", "3"}}});
+  auto status = run_command(
+      {cluster.etcdutl_binary().string(), "snapshot", "status", plain.string(), "-w", "json"},
+      {.env = {{"ETCDCTL_API", "3"}}});
   INFO(status.output);
   CHECK(status.exit_code == 0);
   CHECK(status.output.find("\"revision\"") != std::string::npos);
@@ -150,8 +153,9 @@ TEST_CASE("job snapshot without compression writes a plain snapshot etcdctl read
   auto snaps = files(dir, kSnapshotFile);
   REQUIRE(snaps.size() == 1);
   CHECK(snaps.front().extension() == ".db");
-  auto status = run_command({"etcdctl", "snapshot", "status", snaps.front().string()},
-                            {.env = {{"ETCDCTL_API", "3"}}});
+  auto status =
+      run_command({cluster.etcdutl_binary().string(), "snapshot", "status", snaps.front().string()},
+                  {.env = {{"ETCDCTL_API", "3"}}});
   INFO(status.output);
   CHECK(status.exit_code == 0);
 }
@@ -286,9 +290,21 @@ TEST_CASE("the restore plan restores a 3-member cluster with its keys and revisi
   REQUIRE(statuses[0].has_value());
   const auto revision = statuses[0]->revision;
 
-  auto plan = warden_cli(work, yaml, {"restore-plan"});
+  // m2's data dir comes from its warden's report, m3's from the command line,
+  // m1's from this warden's config: each host has its own.
+  cluster.put("/etcd-warden/disk/" + etcd_warden::hex_id(cluster.member_id(1)),
+              "free=1 at=1 data_dir=" + cluster.member(1).data_dir.string());
+  auto plan = warden_cli(work, yaml,
+                         {"restore-plan", "--data-dir",
+                          cluster.member(2).name + "=" + cluster.member(2).data_dir.string()});
   INFO(plan.output);
   REQUIRE(plan.exit_code == 0);
+  CHECK_THAT(plan.output, Catch::Contains(cluster.member(1).data_dir.string() + " (reported by " +
+                                          cluster.member(1).name + "'s warden)"));
+  CHECK_THAT(plan.output, Catch::Contains(cluster.member(2).data_dir.string() +
+                                          " (--data-dir on the command line)"));
+  CHECK_THAT(plan.output, Catch::Contains(cluster.member(0).data_dir.string() +
+                                          " (etcd.data_dir of this warden's config)"));
   cluster.put("/restore/after-snapshot", "lost");  // written after the snapshot: gone after restore
 
   // Destroy the cluster, then follow the plan on each "host": its data dir.
@@ -308,11 +324,11 @@ TEST_CASE("the restore plan restores a 3-member cluster with its keys and revisi
       if (r.find(" --name " + m.name + " ") != std::string::npos) cmd = &r;
     }
     REQUIRE(cmd != nullptr);
-    // The plan uses the configured data dir on every host; here each member has its own.
-    std::string local = std::regex_replace(*cmd, std::regex("--data-dir \\S+"),
-                                           "--data-dir " + m.data_dir.string());
+    const std::string local = *cmd;
+    CHECK_THAT(local, Catch::EndsWith("--data-dir " + m.data_dir.string()));
     fs::rename(m.data_dir, m.data_dir.string() + ".before-restore");
-    auto r = run_command({"/bin/sh", "-c", local});
+    // The plan names etcdctl or etcdutl as installed on a host: ours come first in PATH.
+    auto r = run_command({"/bin/sh", "-c", local}, {.env = etcd_tools_env()});
     INFO(local << "\n" << r.output);
     REQUIRE(r.exit_code == 0);
   }

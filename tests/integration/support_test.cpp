@@ -1,5 +1,6 @@
-// Self-tests of the integration test support library: real etcd members,
-// etcdctl, TLS material, the NOTIFY_SOCKET listener and the benchmarks'
+// Self-tests of the integration test support library: real etcd members
+// (of whichever version $ETCD_BIN_DIR holds), learners, etcdctl, etcd's own
+// log, TLS material, the NOTIFY_SOCKET listener and the benchmarks'
 // loop-device filesystems.
 #include <catch2/catch.hpp>
 
@@ -7,9 +8,14 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "etcd_warden/util/hex_id.hpp"
 #include "support/etcd_cluster.hpp"
+#include "support/etcd_log.hpp"
+#include "support/etcd_tools.hpp"
 #include "support/http_get.hpp"
 #include "support/loop_filesystem.hpp"
 #include "support/notify_listener.hpp"
@@ -69,11 +75,12 @@ TEST_CASE("support: a TLS member accepts the client cert and refuses the wrong C
   CHECK(cluster.leader_index() == 0);
 
   const TlsMaterial& t = cluster.tls_material();
-  const auto wrong = run_command(
-      {"/usr/bin/etcdctl", "--endpoints=" + cluster.endpoints(), "--cacert=" + t.ca_cert.string(),
-       "--cert=" + t.other_client_cert.string(), "--key=" + t.other_client_key.string(),
-       "--dial-timeout=1s", "--command-timeout=1s", "get", "tls-key"},
-      {.env = {{"ETCDCTL_API", "3"}}, .timeout = 20s});
+  const auto wrong =
+      run_command({cluster.etcdctl_binary().string(), "--endpoints=" + cluster.endpoints(),
+                   "--cacert=" + t.ca_cert.string(), "--cert=" + t.other_client_cert.string(),
+                   "--key=" + t.other_client_key.string(), "--dial-timeout=1s",
+                   "--command-timeout=1s", "get", "tls-key"},
+                  {.env = {{"ETCDCTL_API", "3"}}, .timeout = 20s});
   CHECK(wrong.exit_code != 0);
   CHECK((std::filesystem::status(t.client_key).permissions() & std::filesystem::perms::all) ==
         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
@@ -192,4 +199,155 @@ TEST_CASE("support: LoopFilesystem gives a member an ext4 of its own and leaves 
   CHECK(std::filesystem::file_size(image) == kSize);
   // One member per filesystem: a list of the wrong length is refused.
   CHECK_THROWS_AS(EtcdCluster({.members = 2, .data_parents = {mounted}}), std::invalid_argument);
+}
+
+TEST_CASE("support: a single-member cluster leads itself and survives a restart", "[support]") {
+  EtcdCluster cluster({.members = 1});
+  REQUIRE(cluster.size() == 1);
+  CHECK(cluster.endpoints() == cluster.member(0).client_url);
+  CHECK(cluster.etcd_binary() == etcd_tool("etcd"));
+  INFO("etcd " << etcd_version() << " from " << etcd_bin_dir());
+  CHECK_FALSE(etcd_version().empty());
+
+  CHECK(cluster.leader_index() == 0);
+  const auto st = cluster.status();
+  REQUIRE(st.size() == 1);
+  REQUIRE(st[0]);
+  CHECK(st[0]->is_leader());
+  CHECK_FALSE(st[0]->is_learner);
+  CHECK(cluster.member_id(0) == st[0]->member_id);
+  const auto listed = cluster.member_list();
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].name == "m1");
+
+  cluster.put("/single", "kept");
+  CHECK(cluster.stop_member(0).value_or(0) == -SIGTERM);
+  CHECK(cluster.status()[0] == std::nullopt);
+  cluster.start_member(0);
+  CHECK(cluster.get("/single") == "kept");
+  CHECK(cluster.wait_for_leader(10s) == 0);
+  CHECK(cluster.member_log(0).find("starting m1 (restart)") != std::string::npos);
+}
+
+namespace {
+
+// Member i's own `endpoint status`, as a client would ask it.
+nlohmann::json own_status(const EtcdCluster& cluster, std::size_t i) {
+  const auto r = cluster.etcdctl_on(i, {"endpoint", "status", "-w", "json"});
+  const auto j = nlohmann::json::parse(r.output, nullptr, false);
+  if (r.exit_code != 0 || !j.is_array() || j.size() != 1) return nullptr;
+  return j[0].value("Status", nlohmann::json());
+}
+
+}  // namespace
+
+TEST_CASE("support: a learner joins 3 voters, says so and is removed cleanly, another is promoted",
+          "[support]") {
+  EtcdCluster cluster({.members = 3});
+  cluster.put("/learner/before", "1");
+
+  const std::size_t l = cluster.add_learner();
+  REQUIRE(l == 3);
+  REQUIRE(cluster.size() == 4);
+  const EtcdMember& m = cluster.member(l);
+  CHECK(m.name == "m4");
+  CHECK(m.learner);
+  CHECK(m.client_url.starts_with("http://127.0.0.1:"));
+  CHECK(m.peer_url.starts_with("http://127.0.0.1:"));
+  // Clients are given the voters only; status() asks the learner too.
+  CHECK(cluster.endpoint_list().size() == 3);
+  CHECK(cluster.endpoints().find(m.client_url) == std::string::npos);
+
+  // `etcdctl endpoint status` on the learner: IS LEARNER true.
+  const auto table = cluster.etcdctl_on(l, {"endpoint", "status", "-w", "table"});
+  INFO(table.output);
+  CHECK(table.exit_code == 0);
+  CHECK(table.output.find("IS LEARNER") != std::string::npos);
+  const auto own = own_status(cluster, l);
+  REQUIRE(own.is_object());
+  CHECK(own.value("isLearner", false));
+  const auto st = cluster.status();
+  REQUIRE(st.size() == 4);
+  REQUIRE(st[l]);
+  CHECK(st[l]->is_learner);
+  CHECK_FALSE(st[l]->is_leader());
+  CHECK(cluster.member_id(l) == st[l]->member_id);
+  for (std::size_t i = 0; i < 3; ++i) {
+    REQUIRE(st[i]);
+    CHECK_FALSE(st[i]->is_learner);
+  }
+  const auto listed = cluster.member_list();
+  REQUIRE(listed.size() == 4);
+  const auto entry = std::find_if(listed.begin(), listed.end(),
+                                  [&](const EtcdListedMember& e) { return e.name == "m4"; });
+  REQUIRE(entry != listed.end());
+  CHECK(entry->is_learner);
+  CHECK(entry->client_urls == std::vector<std::string>{m.client_url});
+
+  // It replicates what the voters had and what comes after, and its log is captured.
+  cluster.put("/learner/after", "2");
+  REQUIRE_EVENTUALLY(
+      cluster.etcdctl_on(l, {"get", "/learner/after", "--print-value-only", "--consistency=s"})
+              .output == "2\n",
+      10s);
+  CHECK(cluster.member_log(l).find("starting m4 (joining)") != std::string::npos);
+  CHECK(cluster.member_log(l).size() > 1000);
+
+  // Removed: it stops by itself, the cluster is three voters again and serves.
+  cluster.remove_member(l);
+  CHECK(cluster.member(l).removed);
+  CHECK_FALSE(cluster.member_running(l));
+  CHECK(cluster.member_list().size() == 3);
+  CHECK(cluster.status()[l] == std::nullopt);
+  cluster.put("/learner/removed", "3");
+  REQUIRE(cluster.wait_for_leader(10s) >= 0);
+
+  // A second learner, promoted: a voter like the others.
+  const std::size_t p = cluster.add_learner();
+  REQUIRE(p == 4);
+  CHECK(cluster.member(p).name == "m5");
+  cluster.promote_member(p);
+  CHECK_FALSE(cluster.member(p).learner);
+  CHECK(cluster.endpoint_list().size() == 4);
+  REQUIRE_EVENTUALLY(cluster.status()[p] && !cluster.status()[p]->is_learner, 10s);
+  CHECK(cluster.get("/learner/removed") == "3");
+  cluster.remove_member(p);
+  CHECK(cluster.member_list().size() == 3);
+}
+
+TEST_CASE("support: etcd's own log shows a defrag, a leadership transfer and the election",
+          "[support]") {
+  EtcdCluster cluster({.members = 3});
+  const int leader = cluster.wait_for_leader();
+  REQUIRE(leader >= 0);
+  const auto from = static_cast<std::size_t>(leader);
+  const std::size_t to = (from + 1) % 3;
+  const auto round_start = std::chrono::system_clock::now();
+
+  REQUIRE(cluster.etcdctl_on(from, {"defrag"}).exit_code == 0);
+  const auto to_id = etcd_warden::hex_id(cluster.member_id(to));
+  const auto moved = cluster.etcdctl_on(from, {"move-leader", to_id});
+  INFO(moved.output);
+  REQUIRE(moved.exit_code == 0);
+  REQUIRE(cluster.wait_for_leader() == static_cast<int>(to));
+
+  const std::string from_log = cluster.member_log(from);
+  INFO(tail_lines(from_log, 40));
+  const auto defrags = defrag_intervals(from_log);
+  REQUIRE(defrags.size() == 1);
+  REQUIRE(defrags[0].end);
+  CHECK(defrags[0].start <= *defrags[0].end);
+  // Whole seconds in 3.4's raft lines: compare from the second the test began.
+  const auto since = std::chrono::floor<std::chrono::seconds>(round_start);
+  CHECK(defrags[0].start >= since);
+  const auto transfers = leader_transfers(from_log);
+  REQUIRE(transfers.size() == 1);
+  CHECK(*defrags[0].end <= transfers[0]);
+  const auto elections = leader_elections(cluster.member_log(to));
+  REQUIRE_FALSE(elections.empty());
+  CHECK(elections.back() >= std::chrono::floor<std::chrono::seconds>(transfers[0]));
+  CHECK(leader_transfers(cluster.member_log(to)).empty());
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (i != from) CHECK(defrag_intervals(cluster.member_log(i)).empty());
+  }
 }

@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "etcd_warden/util/hex_id.hpp"
 #include "support/http_get.hpp"
 #include "support/ports.hpp"
 #include "support/wait.hpp"
@@ -64,6 +65,10 @@ std::string describe_status(int status) {
   return status < 0 ? "signal " + std::to_string(-status) : "code " + std::to_string(status);
 }
 
+// Members and learners together; members_ never grows past it, so
+// references from member() survive add_learner.
+constexpr std::size_t kMaxMembers = 8;
+
 }  // namespace
 
 EtcdCluster::EtcdCluster(EtcdClusterOptions options)
@@ -76,15 +81,11 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options)
     throw std::invalid_argument("EtcdCluster: data_parents needs one directory per member");
   }
   if (options_.tls) tls_ = make_tls(dir_ / "tls");
-  members_.resize(options_.members);
-  processes_.resize(options_.members);
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    EtcdMember& m = members_[i];
-    m.name = "m" + std::to_string(i + 1);
-    m.dir = dir_ / m.name;
-    m.data_dir = (options_.data_parents.empty() ? m.dir : options_.data_parents[i]) / "data";
-    m.log_path = m.dir / "etcd.log";
-    fs::create_directories(m.dir);
+  members_.reserve(kMaxMembers);
+  processes_.reserve(kMaxMembers);
+  for (std::size_t i = 0; i < options_.members; ++i) {
+    EtcdMember& m = new_member("m" + std::to_string(i + 1));
+    if (!options_.data_parents.empty()) m.data_dir = options_.data_parents[i] / "data";
   }
 
   // Another process can grab one of our ports between free_port() and etcd's
@@ -134,22 +135,43 @@ void EtcdCluster::signal_etcd(std::size_t i, int sig) {
   p->signal(sig);
 }
 
-void EtcdCluster::assign_ports() {
-  const std::string scheme = tls_ ? "https" : "http";
-  for (EtcdMember& m : members_) {
-    m.client_port = free_port();
-    m.peer_port = free_port();
-    m.metrics_port = free_port();
-    m.client_url = scheme + "://127.0.0.1:" + std::to_string(m.client_port);
-    m.peer_url = "http://127.0.0.1:" + std::to_string(m.peer_port);
-    m.metrics_url = "http://127.0.0.1:" + std::to_string(m.metrics_port);
+EtcdMember& EtcdCluster::new_member(const std::string& name) {
+  if (members_.size() >= kMaxMembers) {
+    throw std::logic_error("EtcdCluster: at most " + std::to_string(kMaxMembers) + " members");
   }
+  EtcdMember& m = members_.emplace_back();
+  processes_.emplace_back();
+  m.name = name;
+  m.dir = dir_ / m.name;
+  m.data_dir = m.dir / "data";
+  m.log_path = m.dir / "etcd.log";
+  fs::create_directories(m.dir);
+  return m;
+}
+
+void EtcdCluster::assign_ports(EtcdMember& m) {
+  const std::string scheme = tls_ ? "https" : "http";
+  m.client_port = free_port();
+  m.peer_port = free_port();
+  m.metrics_port = free_port();
+  m.client_url = scheme + "://127.0.0.1:" + std::to_string(m.client_port);
+  m.peer_url = "http://127.0.0.1:" + std::to_string(m.peer_port);
+  m.metrics_url = "http://127.0.0.1:" + std::to_string(m.metrics_port);
+}
+
+void EtcdCluster::assign_ports() {
+  for (EtcdMember& m : members_) assign_ports(m);
 }
 
 std::vector<std::string> EtcdCluster::member_args(std::size_t i, bool existing) const {
   const EtcdMember& m = members_.at(i);
+  // The cluster as it is now: at bootstrap the initial members; for a
+  // learner joining later, everyone still in it (itself included). A
+  // restarted member has its data dir and ignores the flag.
   std::vector<std::string> peers;
-  for (const auto& other : members_) peers.push_back(other.name + "=" + other.peer_url);
+  for (const auto& other : members_) {
+    if (!other.removed) peers.push_back(other.name + "=" + other.peer_url);
+  }
   std::vector<std::string> args = {
       options_.etcd_binary.string(),
       "--name=" + m.name,
@@ -174,7 +196,9 @@ std::vector<std::string> EtcdCluster::member_args(std::size_t i, bool existing) 
 
 void EtcdCluster::spawn(std::size_t i, bool existing) {
   const EtcdMember& m = members_.at(i);
-  append_marker(m.log_path, std::string("starting ") + m.name + (existing ? " (restart)" : ""));
+  // "joining": a member added to the running cluster, starting without a data dir.
+  const char* how = !existing ? "" : fs::exists(m.data_dir) ? " (restart)" : " (joining)";
+  append_marker(m.log_path, "starting " + m.name + how);
   ProcessOptions po;
   po.argv = options_.wrapper;
   const auto args = member_args(i, existing);
@@ -193,8 +217,18 @@ const TlsMaterial& EtcdCluster::tls_material() const {
 
 std::vector<std::string> EtcdCluster::endpoint_list() const {
   std::vector<std::string> out;
-  for (const auto& m : members_) out.push_back(m.client_url);
+  for (const auto& m : members_) {
+    if (!m.learner && !m.removed) out.push_back(m.client_url);
+  }
   return out;
+}
+
+std::string EtcdCluster::all_endpoints() const {
+  std::vector<std::string> out;
+  for (const auto& m : members_) {
+    if (!m.removed) out.push_back(m.client_url);
+  }
+  return join(out, ",");
 }
 
 std::string EtcdCluster::endpoints() const {
@@ -355,15 +389,16 @@ std::vector<std::optional<EtcdMemberStatus>> EtcdCluster::status() const {
   // One etcdctl for all members: it prints the members that answer on stdout
   // and complains about the others on stderr.
   const CommandResult r =
-      run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(),
+      run_etcdctl(options_.etcdctl_binary, all_endpoints(), etcdctl_tls_flags(),
                   {"endpoint", "status", "-w", "json", "--dial-timeout=1s", "--command-timeout=2s"},
                   std::chrono::seconds(15), true);
   const json j = json::parse(r.output, nullptr, false);
   if (j.is_discarded() || !j.is_array()) return out;
   for (const auto& entry : j) {
     const std::string ep = entry.value("Endpoint", std::string());
-    const auto it = std::find_if(members_.begin(), members_.end(),
-                                 [&](const EtcdMember& m) { return m.client_url == ep; });
+    const auto it = std::find_if(members_.begin(), members_.end(), [&](const EtcdMember& m) {
+      return !m.removed && m.client_url == ep;
+    });
     if (it == members_.end() || !entry.contains("Status")) continue;
     const json& s = entry["Status"];
     EtcdMemberStatus st;
@@ -399,6 +434,147 @@ int EtcdCluster::wait_for_leader(std::chrono::milliseconds deadline) const {
       },
       deadline, std::chrono::milliseconds(100));
   return leader;
+}
+
+std::vector<EtcdListedMember> EtcdCluster::member_list() const {
+  const CommandResult r =
+      run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(),
+                  {"member", "list", "-w", "json"}, std::chrono::seconds(15), true);
+  const json j = json::parse(r.output, nullptr, false);
+  if (r.exit_code != 0 || j.is_discarded() || !j.contains("members")) {
+    throw std::runtime_error("etcdctl member list failed (" + describe_status(r.exit_code) +
+                             "): " + r.output + r.error);
+  }
+  std::vector<EtcdListedMember> out;
+  for (const auto& m : j["members"]) {
+    EtcdListedMember e;
+    e.id = m.value("ID", std::uint64_t{0});
+    e.name = m.value("name", std::string());
+    e.peer_urls = m.value("peerURLs", std::vector<std::string>{});
+    e.client_urls = m.value("clientURLs", std::vector<std::string>{});
+    e.is_learner = m.value("isLearner", false);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::uint64_t EtcdCluster::member_id(std::size_t i) {
+  EtcdMember& m = members_.at(i);
+  if (m.id != 0 || m.removed) return m.id;
+  for (const auto& listed : member_list()) {
+    if (std::find(listed.peer_urls.begin(), listed.peer_urls.end(), m.peer_url) !=
+        listed.peer_urls.end()) {
+      m.id = listed.id;
+    }
+  }
+  return m.id;
+}
+
+bool EtcdCluster::try_member_add(std::size_t i, std::string& error) {
+  EtcdMember& m = members_.at(i);
+  const CommandResult r =
+      run_etcdctl(options_.etcdctl_binary, endpoints(), etcdctl_tls_flags(),
+                  {"member", "add", m.name, "--learner", "--peer-urls=" + m.peer_url, "-w", "json"},
+                  std::chrono::seconds(15), true);
+  if (r.exit_code == 0) {
+    const json j = json::parse(r.output, nullptr, false);
+    if (!j.is_discarded() && j.contains("member")) m.id = j["member"].value("ID", std::uint64_t{0});
+    return true;
+  }
+  error = r.output + r.error;
+  // etcd refuses reconfiguration until the leader has been connected to
+  // every member for a while (etcdserver's strict reconfig check), e.g. just
+  // after the cluster started or leadership moved: try again then.
+  if (error.find("unhealthy cluster") != std::string::npos) return false;
+  throw std::runtime_error("etcdctl member add " + m.name + " --learner failed (" +
+                           describe_status(r.exit_code) + "): " + error);
+}
+
+std::size_t EtcdCluster::add_learner(std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  const auto left = [&] {
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        end - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds(0));
+  };
+  const std::size_t i = members_.size();
+  EtcdMember& m = new_member("m" + std::to_string(i + 1));
+  m.learner = true;
+  // As in the constructor: a port taken between free_port() and etcd's bind
+  // means another attempt on fresh ones; the peer URL is part of the
+  // membership, so the half-added member goes first.
+  for (int attempt = 1;; ++attempt) {
+    assign_ports(m);
+    m.id = 0;
+    std::string error;
+    if (!wait_until([&] { return try_member_add(i, error); }, left(),
+                    std::chrono::milliseconds(250))) {
+      m.removed = true;
+      throw std::runtime_error("etcdctl member add " + m.name + " --learner: still refused after " +
+                               std::to_string(deadline.count()) + "ms: " + error);
+    }
+    fs::remove_all(m.data_dir);
+    spawn(i, true);
+    try {
+      wait_member(i, WaitFor::responding, left());
+      return i;
+    } catch (const std::runtime_error&) {
+      const bool port_clash = member_log(i).find("address already in use") != std::string::npos;
+      if (!port_clash || attempt >= 3) {
+        kill_member(i);
+        throw;
+      }
+      kill_member(i);
+      if (m.id != 0) etcdctl({"member", "remove", hex_id(m.id)});
+    }
+  }
+}
+
+void EtcdCluster::promote_member(std::size_t i, std::chrono::milliseconds deadline) {
+  EtcdMember& m = members_.at(i);
+  const std::uint64_t id = member_id(i);
+  if (id == 0) throw std::runtime_error("EtcdCluster::promote_member: " + m.name + " has no ID");
+  std::string error;
+  const bool ok = wait_until(
+      [&] {
+        const CommandResult r = etcdctl({"member", "promote", hex_id(id)});
+        if (r.exit_code == 0) return true;
+        error = r.output;
+        // A learner is promoted only once its log has caught up with the
+        // leader's; anything else is final.
+        if (error.find("not in sync") == std::string::npos) {
+          throw std::runtime_error("etcdctl member promote " + m.name + " failed (" +
+                                   describe_status(r.exit_code) + "): " + error);
+        }
+        return false;
+      },
+      deadline, std::chrono::milliseconds(250));
+  if (!ok) {
+    throw std::runtime_error(
+        failure(i, "not promoted within " + std::to_string(deadline.count()) + "ms: " + error));
+  }
+  m.learner = false;
+}
+
+void EtcdCluster::remove_member(std::size_t i, std::chrono::milliseconds deadline) {
+  EtcdMember& m = members_.at(i);
+  const std::uint64_t id = member_id(i);
+  if (id == 0) throw std::runtime_error("EtcdCluster::remove_member: " + m.name + " has no ID");
+  // Ask the others: the member being removed may be the one a client reaches.
+  m.removed = true;
+  const CommandResult r = etcdctl({"member", "remove", hex_id(id)});
+  if (r.exit_code != 0) {
+    m.removed = false;
+    throw std::runtime_error("etcdctl member remove " + m.name + " failed (" +
+                             describe_status(r.exit_code) + "): " + r.output);
+  }
+  auto& p = processes_.at(i);
+  if (p && !p->wait_exit(deadline)) {
+    const std::string why =
+        failure(i, "still running " + std::to_string(deadline.count()) + "ms after its removal");
+    kill_member(i);
+    throw std::runtime_error(why);
+  }
 }
 
 }  // namespace etcd_warden::testing

@@ -106,6 +106,36 @@ TEST_CASE("recovery order: followers by ID, the leader last", "[alarms][rule]") 
   CHECK(next_recovery_member(v, done) == std::nullopt);
 }
 
+TEST_CASE("recovery order: learners are never chosen; a single member is its own last",
+          "[alarms][rule]") {
+  ClusterView v = nospace();       // leader 0x20
+  v.members[1].is_learner = true;  // 0x10
+  CHECK(next_recovery_member(v, {}) == 0x30u);
+  CHECK(next_recovery_member(v, {0x30}) == 0x20u);
+  CHECK(next_recovery_member(v, {0x30, 0x20}) == std::nullopt);
+  // A learner's file still over the quota blocks the disarm with a way out.
+  v.members[1].db_size = Bytes::mib(63);
+  const auto full = disarm_headroom(v, Bytes::mib(64));
+  CHECK_FALSE(full.ok);
+  CHECK_THAT(full.reason, Catch::Contains("etcd refuses Defragment on a learner: promote it"));
+
+  ClusterView one;
+  one.members = {member(0x10, 0x10)};
+  one.alarms = {{0x10, AlarmKind::nospace}};
+  CHECK(decide_alarms(one, 0x10, policy()).kind == Kind::recover);
+  CHECK(next_recovery_member(one, {}) == 0x10u);
+  CHECK(next_recovery_member(one, {0x10}) == std::nullopt);
+}
+
+TEST_CASE("NOSPACE with a learner: the voters act, the learner stands by", "[alarms][rule]") {
+  ClusterView v = nospace();
+  v.members.push_back(member(0x05, 0x20));
+  v.members.back().is_learner = true;  // lowest ID, but a learner
+  v.members.back().raft_index = 1;     // and far behind: it does not block either
+  CHECK(decide_alarms(v, 0x10, policy()).kind == Kind::recover);
+  CHECK(decide_alarms(v, 0x05, policy()).kind == Kind::stand_by);
+}
+
 TEST_CASE(
     "recovery skips: a member already done in this alarm is copied again only with free "
     "space again",

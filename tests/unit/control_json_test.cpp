@@ -129,7 +129,7 @@ TEST_CASE("status JSON: starting, degraded and alarm; pause until resumed has no
   j = json::parse(control::status_json(board, {}, at(30), "0.1.0"));
   CHECK(j["health"] == "alarm");
   CHECK(j["member"]["alarms"][0]["type"] == "NOSPACE");
-  CHECK(j["member"]["alarms"][0]["member_id"] == "0000000000001234");
+  CHECK(j["member"]["alarms"][0]["member_id"] == "1234");
 }
 
 TEST_CASE("snapshot list JSON: newest first as given, verified or with the problem", "[control]") {

@@ -90,7 +90,27 @@ TEST_CASE("cluster gates: every member healthy, one leader, no CORRUPT, small la
     const char* says;
   };
   const auto c = GENERATE(values<Case>({
-      {"all fine", [](ClusterView&) {}, true, "all 3 members healthy"},
+      {"all fine", [](ClusterView&) {}, true, "all 3 voting members healthy"},
+      {"a learner that is down does not count",
+       [](ClusterView& v) {
+         v.members[2].is_learner = true;
+         v.members[2].answered = false;
+       },
+       true, "all 2 voting members healthy"},
+      {"a learner far behind does not count",
+       [](ClusterView& v) {
+         v.members[2].is_learner = true;
+         v.members[2].raft_index = 1;
+         v.members[0].raft_index = 5000;
+         v.members[1].raft_index = 5000;
+       },
+       true, "healthy"},
+      {"a learner that knows no leader yet does not count",
+       [](ClusterView& v) {
+         v.members[2].is_learner = true;
+         v.members[2].leader_id = 0;
+       },
+       true, "healthy"},
       {"one member stopped",
        [](ClusterView& v) {
          v.members[2].answered = false;
@@ -208,15 +228,63 @@ TEST_CASE("decide_defrag: the order of the checks and the leader hand-off", "[de
          v.members[2].db_in_use = Bytes::mib(300);  // m3 still to do...
        },
        kPlenty, true, Kind::move_leader_first, "free=700MiB", 2, true},  // ...leader waited enough
-      {"leader alone cannot hand off", 1,
+      {"the only voter besides learners is defragmented in place", 1,
        [fragment](ClusterView& v) {
          fragment(1)(v);
          v.members[1].is_learner = true;
          v.members[2].is_learner = true;
        },
-       kPlenty, true, Kind::skip, "no healthy voting follower", 0, true},
-      {"a learner is defragmented like a follower", 2,
-       [](ClusterView& v) { v.members[1].is_learner = true; }, kPlenty, true, Kind::defrag, ""},
+       kPlenty, true, Kind::defrag_in_place, "its clients stall", 0, false},
+      {"a single-member cluster's leader is defragmented in place", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(1);
+       },
+       kPlenty, true, Kind::defrag_in_place, "m1 is the only voting member"},
+      {"a single member in place still respects the window", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(1);
+       },
+       kPlenty, false, Kind::skip, "outside the defrag window"},
+      {"a single member in place still needs disk for the copy", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(1);
+       },
+       Bytes::mib(100), true, Kind::skip, "not enough free disk"},
+      {"two members: the leader hands off to the other voter", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(2);
+         v.members[1].db_in_use = Bytes::mib(1000);
+       },
+       kPlenty, true, Kind::move_leader_first, "free=700MiB", 2},
+      {"two members, the other down: no defrag (never in place while another voter exists)", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(2);
+         v.members[1].answered = false;
+       },
+       kPlenty, true, Kind::skip, "member m2 is unhealthy", 0, true},
+      {"two members, the other a learner: in place", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members.resize(2);
+         v.members[1].is_learner = true;
+       },
+       kPlenty, true, Kind::defrag_in_place, "only voting member"},
+      {"a learner is never defragmented", 2,
+       [](ClusterView& v) { v.members[1].is_learner = true; }, kPlenty, true, Kind::skip,
+       "learner: not defragmented (etcd refuses Defragment on a learner"},
+      {"the leader does not wait for a learner", 1,
+       [fragment](ClusterView& v) {
+         fragment(1)(v);
+         v.members[2].is_learner = true;  // m2 still needs one, m3 is a fragmented learner
+         fragment(3)(v);
+         v.members[1].db_in_use = Bytes::mib(1000);
+       },
+       kPlenty, true, Kind::move_leader_first, "free=700MiB", 2},
       {"own member not listed", 9, [](ClusterView&) {}, kPlenty, true, Kind::skip,
        "own member 9 not in the member list"},
   }));
@@ -295,6 +363,15 @@ TEST_CASE("in-flight marker: round trip and when it counts as finished", "[defra
 TEST_CASE("disk reports: round trip and age", "[defrag][rule]") {
   const DiskReport r{Bytes::gib(3), 5000};
   CHECK(encode(r) == "free=3221225472 at=5000");
+  // The URL and data dir travel escaped: a space cannot split the record.
+  const DiskReport full{Bytes::gib(1), 7, "https://10.0.0.2:2379", "/srv/etcd data/100%"};
+  CHECK(encode(full) ==
+        "free=1073741824 at=7 url=https://10.0.0.2:2379 data_dir=/srv/etcd%20data/100%25");
+  const auto full_back = parse_disk_report(encode(full));
+  REQUIRE(full_back);
+  CHECK(full_back->client_url == full.client_url);
+  CHECK(full_back->data_dir == full.data_dir);
+  CHECK(parse_disk_report("free=1 at=2 data_dir=%4")->data_dir.empty());  // cut escape: dropped
   const auto back = parse_disk_report(encode(r));
   REQUIRE(back);
   CHECK(back->free == Bytes::gib(3));
@@ -302,4 +379,102 @@ TEST_CASE("disk reports: round trip and age", "[defrag][rule]") {
   CHECK_FALSE(usable_report(back, 5000 + 25 * 3600));
   CHECK_FALSE(usable_report(std::nullopt, 5000));
   CHECK_FALSE(parse_disk_report("free=abc at=1"));
+}
+
+TEST_CASE("defrag round: one turn per voting member, the leader last", "[defrag][rule]") {
+  using Kind = DefragVerdict::Kind;
+  // Every member has free pages: compaction keeps freeing them while the
+  // round goes on, which once bought early followers a second turn.
+  ClusterView v = healthy();
+  for (auto& m : v.members) m.db_in_use = Bytes::mib(300);
+  const auto p = policy();
+  LocalFacts local;
+  local.free_disk = kPlenty;
+  const std::int64_t now = 10'000;
+  const auto max_age = round_max_age(std::chrono::minutes(10));
+  CHECK(max_age == std::chrono::minutes(100));
+  CHECK(round_max_age(std::chrono::seconds(2)) == std::chrono::hours(1));
+
+  // No round yet: followers go, the leader waits for both.
+  CHECK(round_in_force(std::nullopt, v, now, max_age) == std::nullopt);
+  CHECK(decide_defrag(v, 2, p, local).kind == Kind::defrag);
+  CHECK(decide_defrag(v, 1, p, local).kind == Kind::leader_waits);
+
+  // m2 had its turn: it waits although it needs another defrag; the leader
+  // still waits for m3 only.
+  auto round = round_in_force(with_turn(std::nullopt, 2, now), v, now, max_age);
+  REQUIRE(round);
+  CHECK(round->started_unix == now);
+  auto m2 = decide_defrag(v, 2, p, local, &*round);
+  CHECK(m2.kind == Kind::skip);
+  CHECK_THAT(m2.reason, Catch::Contains("m2 already had its turn in this defrag round"));
+  CHECK(decide_defrag(v, 3, p, local, &*round).kind == Kind::defrag);
+  auto leader = decide_defrag(v, 1, p, local, &*round);
+  CHECK(leader.kind == Kind::leader_waits);
+  CHECK_THAT(leader.reason, Catch::Contains("waiting for m3 to"));
+
+  // m3 done too: the leader goes now, handing off to a member that had its
+  // turn (m2 and m3 both; the most caught-up, then the lowest ID).
+  round = round_in_force(with_turn(round, 3, now + 60), v, now + 60, max_age);
+  REQUIRE(round);
+  CHECK(round->started_unix == now);
+  leader = decide_defrag(v, 1, p, local, &*round);
+  CHECK(leader.kind == Kind::move_leader_first);
+  CHECK(leader.transferee == 2u);
+  CHECK(decide_defrag(v, 3, p, local, &*round).kind == Kind::skip);
+
+  // Everyone had a turn: the round is over, the next defrag starts a new one.
+  const auto all = with_turn(round, 1, now + 120);
+  CHECK(round_in_force(all, v, now + 120, max_age) == std::nullopt);
+  CHECK(decide_defrag(v, 2, p, local, nullptr).kind == Kind::defrag);
+
+  // Still in force while one has not had its turn, even if it needs none
+  // now; over when it is too old.
+  ClusterView rest = v;
+  rest.members[0].db_in_use = Bytes::mib(1000);
+  rest.members[2].db_in_use = Bytes::mib(1000);
+  CHECK(round_in_force(with_turn(std::nullopt, 2, now), rest, now, max_age).has_value());
+  CHECK(decide_defrag(rest, 2, p, local, &*round).kind == Kind::skip);
+  CHECK(round_in_force(with_turn(std::nullopt, 2, now), v, now + max_age.count() + 1, max_age) ==
+        std::nullopt);
+  // A learner is no one the round waits for.
+  ClusterView with_learner = v;
+  with_learner.members[2].is_learner = true;
+  const auto r2 = with_turn(std::nullopt, 2, now);
+  const auto r21 = with_turn(r2, 1, now);
+  CHECK(round_in_force(r21, with_learner, now, max_age) == std::nullopt);
+}
+
+TEST_CASE("defrag round record: round trip, unreadable text refused", "[defrag][rule]") {
+  DefragRound r{1234, {0x8e9e05c52164694dULL, 0x2}};
+  CHECK(encode(r) == "started=1234 done=2,8e9e05c52164694d");
+  const auto back = parse_round(encode(r));
+  REQUIRE(back);
+  CHECK(back->started_unix == 1234);
+  CHECK(back->done == r.done);
+  CHECK(parse_round("started=5 done=")->done.empty());
+  CHECK_FALSE(parse_round("started=5"));
+  CHECK_FALSE(parse_round("started=x done=1"));
+  CHECK_FALSE(parse_round("started=5 done=1,zz"));
+  CHECK_FALSE(parse_round("started=5 done=1,,2"));
+}
+
+TEST_CASE("leader plan: hand off, in place only without another voter, else refuse",
+          "[defrag][rule]") {
+  using K = LeaderPlan::Kind;
+  ClusterView v = healthy();
+  CHECK(plan_leader_defrag(v, 1).kind == K::hand_off);
+  v.members[1].answered = false;
+  v.members[2].answered = false;
+  const auto refused = plan_leader_defrag(v, 1);
+  CHECK(refused.kind == K::refuse);
+  CHECK_THAT(refused.reason, Catch::Contains("no healthy voting follower"));
+  v.members[1].is_learner = true;
+  v.members[2].is_learner = true;
+  CHECK(plan_leader_defrag(v, 1).kind == K::in_place);
+  CHECK(other_voters(v, 1) == 0);
+  v.members.resize(1);
+  const auto alone = plan_leader_defrag(v, 1);
+  CHECK(alone.kind == K::in_place);
+  CHECK_THAT(alone.reason, Catch::Contains("its clients stall until the defrag ends"));
 }

@@ -8,14 +8,25 @@ namespace {
 
 PlanInput three_members(std::string version) {
   PlanInput in;
-  in.members = {{"m1", {"https://10.0.0.1:2380"}, {"https://10.0.0.1:2379"}},
-                {"m2", {"https://10.0.0.2:2380"}, {"https://10.0.0.2:2379"}},
-                {"m3", {"https://10.0.0.3:2380"}, {"https://10.0.0.3:2379"}}};
+  in.members = {{"m1",
+                 {"https://10.0.0.1:2380"},
+                 {"https://10.0.0.1:2379"},
+                 "/var/lib/etcd",
+                 "etcd.data_dir of this warden's config"},
+                {"m2",
+                 {"https://10.0.0.2:2380"},
+                 {"https://10.0.0.2:2379"},
+                 "/var/lib/etcd",
+                 "reported by m2's warden"},
+                {"m3",
+                 {"https://10.0.0.3:2380"},
+                 {"https://10.0.0.3:2379"},
+                 "/var/lib/etcd",
+                 "reported by m3's warden"}};
   in.snapshot = "/var/lib/etcd-warden/snapshots/etcd-m1-r000000000042-20261123T120000Z.db.zst";
   in.compressed = true;
   in.revision = 42;
   in.etcd_version = std::move(version);
-  in.data_dir = "/var/lib/etcd";
   in.cluster_token = "etcd-restored-20261123T120000Z";
   in.stamp = "20261123T120000Z";
   return in;
@@ -72,5 +83,20 @@ TEST_CASE("restore plan: stop, move aside, verify, decompress, restore per membe
   std::string line;
   int commands = 0;
   while (std::getline(lines, line)) commands += !line.starts_with("#");
-  CHECK(commands == 10);  // stop, mv, verify, zstd, 3 restores, start, health, status
+  CHECK(commands == 12);  // stop, 3 mv, verify, zstd, 3 restores, start, health, status
+}
+
+TEST_CASE("restore plan: each member's own data dir, with where it came from", "[restore]") {
+  auto in = three_members("3.5.16");
+  in.members[1].data_dir = "/srv/etcd/m2";
+  in.members[2].data_dir = "/var/lib/etcd/default";
+  in.members[2].data_dir_source = "--data-dir on the command line";
+  const std::string plan = build_restore_plan(in);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("#    on m2: data dir /srv/etcd/m2 (reported by m2's warden)\n"
+                                   "mv /srv/etcd/m2 /srv/etcd/m2.before-restore-20261123T120000Z"));
+  CHECK_THAT(plan, Catch::Contains("/var/lib/etcd/default (--data-dir on the command line)"));
+  CHECK_THAT(restore_command(in, in.members[1]), Catch::EndsWith("--data-dir /srv/etcd/m2"));
+  CHECK_THAT(restore_command(in, in.members[0]), Catch::EndsWith("--data-dir /var/lib/etcd"));
+  CHECK_THAT(plan, Catch::Contains("etcd-warden restore-plan --data-dir NAME=PATH"));
 }

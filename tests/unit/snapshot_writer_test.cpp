@@ -1,6 +1,6 @@
 // The snapshot building blocks on a real filesystem: writer, verify, sidecar,
-// catalog. The last case takes a snapshot from a real etcd (/usr/bin/etcd on
-// loopback) and checks our files against etcdctl.
+// catalog. The last case takes a snapshot from a real etcd (etcd_tool("etcd")
+// on loopback) and checks our files against etcdctl (etcdutl from 3.5 on).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/snapshot/verify.hpp"
+#include "support/etcd_tools.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace etcd_warden;
@@ -47,6 +48,10 @@ namespace {
 
 using Blob = std::vector<std::byte>;
 
+using etcd_warden::testing::etcd_bin_dir;
+using etcd_warden::testing::etcd_snapshot_tool;
+using etcd_warden::testing::etcd_tool;
+using etcd_warden::testing::has_etcd_tool;
 using etcd_warden::testing::TempDir;
 
 std::string sha256_hex(std::span<const std::byte> data) {
@@ -634,7 +639,7 @@ class Etcd {
     const auto client = free_port(), peer = free_port();
     endpoint_ = "http://127.0.0.1:" + std::to_string(client);
     peer_url_ = "http://127.0.0.1:" + std::to_string(peer);
-    pid_ = spawn({"/usr/bin/etcd", "--name=m1", "--data-dir=" + (dir / "data").string(),
+    pid_ = spawn({etcd_tool("etcd").string(), "--name=m1", "--data-dir=" + (dir / "data").string(),
                   "--listen-client-urls=" + endpoint_, "--advertise-client-urls=" + endpoint_,
                   "--listen-peer-urls=" + peer_url_, "--initial-advertise-peer-urls=" + peer_url_,
                   "--initial-cluster=m1=" + peer_url_, "--log-outputs=stderr"},
@@ -659,7 +664,7 @@ class Etcd {
     return false;
   }
   Command ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/etcdctl", "--endpoints=" + endpoint_});
+    args.insert(args.begin(), {etcd_tool("etcdctl").string(), "--endpoints=" + endpoint_});
     return run(dir_, args);
   }
   std::string log() const {
@@ -677,8 +682,8 @@ class Etcd {
 }  // namespace
 
 TEST_CASE("etcd: snapshot files carry etcd's trailer and pass etcdctl", "[snapshot][etcd]") {
-  if (!fs::exists("/usr/bin/etcd") || !fs::exists("/usr/bin/etcdctl")) {
-    WARN("no /usr/bin/etcd or /usr/bin/etcdctl: skipped");
+  if (!has_etcd_tool("etcd") || !has_etcd_tool("etcdctl")) {
+    WARN("no etcd or etcdctl in " << etcd_bin_dir() << ": skipped");
     return;
   }
   TempDir tmp;
@@ -719,14 +724,14 @@ TEST_CASE("etcd: snapshot files carry etcd's trailer and pass etcdctl", "[snapsh
   REQUIRE_FALSE(decompress_to(zst.path, unpacked));
 
   for (const fs::path& f : {plain.path, unpacked}) {
-    const auto status =
-        run(tmp.path(), {"/usr/bin/etcdctl", "snapshot", "status", f.string(), "--write-out=json"});
+    const auto status = run(tmp.path(), {etcd_snapshot_tool().string(), "snapshot", "status",
+                                         f.string(), "--write-out=json"});
     INFO(status.output);
     CHECK(status.exit_code == 0);
     CHECK_THAT(status.output, Contains("\"revision\":21"));
   }
   const auto restore =
-      run(tmp.path(), {"/usr/bin/etcdctl", "snapshot", "restore", unpacked.string(),
+      run(tmp.path(), {etcd_snapshot_tool().string(), "snapshot", "restore", unpacked.string(),
                        "--data-dir=" + (tmp / "restored").string(), "--name=m1",
                        "--initial-cluster=m1=" + etcd.peer_url(),
                        "--initial-advertise-peer-urls=" + etcd.peer_url()});

@@ -14,6 +14,7 @@
 #include "etcd_warden/sched/clock.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/status/status_board.hpp"
+#include "etcd_warden/util/hex_id.hpp"
 
 namespace etcd_warden::control {
 
@@ -41,7 +42,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
 std::string snapshots_json(const std::vector<snapshot::SnapshotEntry>& entries,
                            sched::WallTime now);
 
-// "8e9e05c52164694d": 16 hex digits, as in the snapshot sidecar.
-std::string hex_id(std::uint64_t id);
+// Member IDs are spelt as etcdctl does (util/hex_id.hpp).
+using etcd_warden::hex_id;
 
 }  // namespace etcd_warden::control

@@ -17,6 +17,9 @@ namespace etcd_warden::coord {
 
 // "/etcd-warden/" + "defrag/lock", whether or not the prefix ends in '/'.
 std::string key_under(const std::string& prefix, const std::string& name);
+// The range_end that makes a Range cover every key starting with `prefix`
+// (etcd's clientv3.GetPrefixRangeEnd: the last byte below 0xff incremented).
+std::string prefix_end(std::string prefix);
 
 class LeaseLock {
  public:

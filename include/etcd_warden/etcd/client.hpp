@@ -57,10 +57,17 @@ class Client : public std::enable_shared_from_this<Client> {
   // --- Calls. `url` may be any member's client URL; default: the local member.
   Task<Result<pb::StatusResponse>> status(std::string url);
   Task<Result<pb::StatusResponse>> status() { return status(local_url()); }
-  // Asks the configured endpoints in order until one answers.
+  // Asks the configured endpoints in order until one answers, then the
+  // voting members' URLs set with set_voter_urls().
   Task<Result<pb::MemberListResponse>> member_list();
+  // The local member first; when it is a learner (which refuses Alarm), the
+  // other endpoints as member_list() does. The alarm list is cluster-wide.
   Task<Result<pb::AlarmResponse>> alarms();
   Task<Result<pb::AlarmResponse>> alarm(pb::AlarmRequest request);
+  // Client URLs of voting members, for a learner's warden: etcd refuses
+  // MemberList and Alarm on a learner, so they are asked of these instead.
+  void set_voter_urls(std::vector<std::string> urls) { voter_urls_ = std::move(urls); }
+  const std::vector<std::string>& voter_urls() const { return voter_urls_; }
   Task<Result<pb::RangeResponse>> range(pb::RangeRequest request);
   Task<Result<pb::PutResponse>> put(pb::PutRequest request);
   Task<Result<pb::TxnResponse>> txn(pb::TxnRequest request);
@@ -115,6 +122,9 @@ class Client : public std::enable_shared_from_this<Client> {
   grpc::ChannelArguments channel_args_;
   std::string password_;  // from auth.password_file; never logged
   std::string token_;
+  std::vector<std::string> voter_urls_;
+  // Every URL member_list() and a learner's alarm() may ask, in order, once each.
+  std::vector<std::string> fallback_order() const;
   std::map<std::string, std::unique_ptr<Stubs>> stubs_;
   std::set<grpc::ClientContext*> in_flight_;
   bool cancelled_ = false;

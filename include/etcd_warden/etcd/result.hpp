@@ -15,6 +15,12 @@ struct Error {
   std::string endpoint;  // "http://127.0.0.1:2379"
   std::string message;   // "Status: deadline of 5s exceeded"
   std::string to_string() const { return endpoint.empty() ? message : endpoint + ": " + message; }
+  // etcd's "rpc not supported for learner" (FAILED_PRECONDITION from its
+  // v3rpc interceptor): everything but Status, serializable Range and the
+  // Snapshot stream, asked of a learner.
+  bool refused_by_learner() const {
+    return message.find("not supported for learner") != std::string::npos;
+  }
 };
 
 template <class T>

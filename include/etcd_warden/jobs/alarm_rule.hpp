@@ -47,8 +47,10 @@ std::set<std::uint64_t> recovery_skips(const ClusterView& cluster,
                                        const std::set<std::uint64_t>& done_this_run,
                                        const std::set<std::uint64_t>& done_this_alarm);
 
-// The next member to defragment in a recovery run, one at a time: followers
-// (and learners) in ID order, the leader last, skipping those in `skip`.
+// The next member to defragment in a recovery run, one at a time: voting
+// followers in ID order, the leader last (in place when it is the only
+// voter), skipping those in `skip`. Learners are never chosen: etcd refuses
+// Defragment on a learner.
 // nullopt when every member is done.
 std::optional<std::uint64_t> next_recovery_member(const ClusterView& cluster,
                                                   const std::set<std::uint64_t>& skip);

@@ -24,6 +24,10 @@ class DefragJob {
   Task<sched::JobResult> locked(std::shared_ptr<const config::Config> config,
                                 std::shared_ptr<etcd::Client> etcd, coord::LeaseLock& lock,
                                 std::uint64_t self);
+  // The defrag round in force (round_in_force over the recorded one).
+  Task<etcd::Result<std::optional<DefragRound>>> current_round(std::shared_ptr<etcd::Client> etcd,
+                                                               const config::Config& cfg,
+                                                               const ClusterView& view) const;
   bool in_window(const config::DefragJob& cfg) const;
   DefragPolicy policy(const config::Config& cfg) const;
   LocalFacts facts(const config::Config& cfg, const std::variant<Bytes, std::string>& free) const;

@@ -1,8 +1,8 @@
 // When a member may be defragmented, as pure functions of a ClusterView: the
 // rule that says a defrag pays, the gates that say it is safe right now, whom
-// a leader hands off to, how long a defrag may take, and the records the
-// wardens leave in etcd (in-flight marker, free-disk report). No clock, socket
-// or file here; jobs/defrag_job.cpp does the I/O.
+// a leader hands off to, the round that gives each member one turn, and how
+// long a defrag may take. No clock, socket or file here; jobs/defrag_job.cpp
+// does the I/O, jobs/defrag_records.hpp holds the records kept in etcd.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "etcd_warden/config/config.hpp"
+#include "etcd_warden/jobs/defrag_records.hpp"
 #include "etcd_warden/jobs/member_view.hpp"
 
 namespace etcd_warden::jobs {
@@ -41,9 +42,11 @@ struct Verdict {
 inline constexpr double kQuotaMinReclaim = 0.01;
 Verdict defrag_needed(const MemberView& member, const DefragPolicy& policy);
 
-// Cluster gates, checked just before acting (invariant 2): every member
-// answered Status, one agreed leader, no CORRUPT alarm, and every member's
-// raft index within max_raft_lag of the most advanced one.
+// Cluster gates, checked just before acting (invariant 2): every voting
+// member answered Status, one agreed leader, no CORRUPT alarm, and every
+// voting member's raft index within max_raft_lag of the most advanced one.
+// Learners do not count: they hold no vote, so a learner still catching up
+// (or down) takes nothing from the quorum that a defrag's stall could cost.
 Verdict cluster_gates(const ClusterView& cluster, const DefragPolicy& policy);
 
 // bbolt's defrag writes a compacted copy beside the file: it needs about the
@@ -53,17 +56,51 @@ Verdict disk_gate(const MemberView& member, std::optional<Bytes> free_disk,
                   const DefragPolicy& policy, std::string_view where);
 
 // The healthy voting follower to hand leadership to. With a policy, members
-// that need no defrag (already done this round) come first, so the new leader
-// does not have to hand off again; then the most caught-up (highest raft
-// index), then the lowest ID. Learners never lead.
+// that are done (had their turn in `round`, or need no defrag) come first, so
+// the new leader does not have to hand off again; then the most caught-up
+// (highest raft index), then the lowest ID. Learners never lead.
 std::optional<std::uint64_t> choose_transferee(const ClusterView& cluster, std::uint64_t leader,
-                                               const DefragPolicy* policy = nullptr);
+                                               const DefragPolicy* policy = nullptr,
+                                               const DefragRound* round = nullptr);
 
-// The leader goes last in a round: while a follower still needs a defrag, the
-// leader's own would cost a second hand-off later (the new leader would be a
-// member still to defragment). The reason, or nullopt when none is left.
+// How the leader's own defrag goes. With another healthy voting member, it
+// hands leadership off first. With none at all (a single-member cluster, or
+// its other members are learners) the defrag in place is the only one
+// possible: the member's clients stall for its duration, but no election is
+// lost either, as there is no other voter to time out. Other voters that
+// cannot take over (unhealthy, or following someone else) refuse.
+struct LeaderPlan {
+  enum class Kind { hand_off, in_place, refuse };
+  Kind kind = Kind::refuse;
+  std::uint64_t to = 0;  // hand_off
+  std::string reason;
+};
+LeaderPlan plan_leader_defrag(const ClusterView& cluster, std::uint64_t leader,
+                              const DefragPolicy* policy = nullptr,
+                              const DefragRound* round = nullptr);
+// Voting members other than `member`.
+std::size_t other_voters(const ClusterView& cluster, std::uint64_t member);
+
+// The leader goes last in a round: while a voting follower that has not had
+// its turn still needs a defrag, the leader's own would cost a second
+// hand-off later (the new leader would be a member still to defragment). The
+// reason, or nullopt when none is left.
 std::optional<std::string> leader_waits_for(const ClusterView& cluster, std::uint64_t leader,
-                                            const DefragPolicy& policy);
+                                            const DefragPolicy& policy,
+                                            const DefragRound* round = nullptr);
+
+// The round in force, or nullopt when `recorded` is absent or over: every
+// voting member had its turn, or the round is older than `max_age`. A member
+// that needs no defrag holds the round open (it costs the others at most
+// max_age) rather than letting those done go again before it: that strictness
+// is what makes a round cost one stall per member.
+std::optional<DefragRound> round_in_force(const std::optional<DefragRound>& recorded,
+                                          const ClusterView& cluster, std::int64_t now_unix,
+                                          std::chrono::seconds max_age);
+// How long a round may last: ten runs of the job, and at least an hour (a
+// stopped warden, or a member that never needs a defrag, must not hold the
+// others back for ever).
+std::chrono::seconds round_max_age(config::Duration every);
 
 // What only the warden beside the member knows.
 struct LocalFacts {
@@ -78,16 +115,27 @@ struct LocalFacts {
 struct DefragVerdict {
   // leader_waits is a skip too: the leader's member needs a defrag but
   // followers go first (see leader_waits_for).
-  enum class Kind { skip, leader_waits, defrag, move_leader_first };
+  // defrag_in_place: the leader is the only voting member (see LeaderPlan).
+  enum class Kind { skip, leader_waits, defrag, move_leader_first, defrag_in_place };
   Kind kind = Kind::skip;
   std::string reason;
   std::uint64_t transferee = 0;  // move_leader_first: hand leadership to this member
 };
 
-// The whole decision for the warden beside member `self`: rule, window,
-// alarms, gates, disk, leader last, then whether leadership must move first.
+// The whole decision for the warden beside member `self`: learner, rule,
+// round, window, alarms, gates, disk, leader last, then whether leadership
+// must move first. `round` is the round in force (nullptr: none).
 DefragVerdict decide_defrag(const ClusterView& cluster, std::uint64_t self,
-                            const DefragPolicy& policy, const LocalFacts& local);
+                            const DefragPolicy& policy, const LocalFacts& local,
+                            const DefragRound* round = nullptr);
+
+// Why a learner is never defragmented: etcd answers every RPC but Status,
+// serializable Range and the Snapshot stream with "rpc not supported for
+// learner" (v3rpc interceptor, 3.4 to 3.6), Defragment included, and the
+// offline `etcdutl defrag` needs etcd stopped, which the warden never does.
+inline constexpr std::string_view kLearnerNotDefragmented =
+    "learner: not defragmented (etcd refuses Defragment on a learner; once promoted it is "
+    "defragmented like any follower)";
 
 // How long one Defragment call may take. bbolt copies the live pages, a few
 // seconds per GiB on a decent SSD; the deadline allows ~10x that on top of a
@@ -101,42 +149,5 @@ struct TimeWindow {
   bool contains(std::chrono::minutes minute_of_day) const;
 };
 std::optional<TimeWindow> parse_window(std::string_view text);
-
-// --- A defrag in flight, recorded in etcd (key <prefix>defrag/inflight) by the
-// lock holder just before it calls Defragment and deleted once etcd answered.
-// If the holder dies or gives up waiting, the record stays: the next holder
-// does not start another member until the recorded one has finished.
-struct DefragMarker {
-  std::uint64_t member_id = 0;
-  Bytes size_before;
-  std::int64_t started_unix = 0;
-  std::int64_t until_unix = 0;  // after this the defrag is assumed over
-  std::string by;               // the warden's member name, for people
-};
-std::string encode(const DefragMarker& marker);
-std::optional<DefragMarker> parse_marker(std::string_view text);
-
-enum class MarkerState { running, finished, expired };
-// Finished when the member's file size changed (a defrag rewrites it) or
-// nothing is in flight on it (`inflight` false: its etcd_disk_defrag_inflight
-// metric, or it served a read from its backend, see defrag_running());
-// expired after until_unix; else running.
-MarkerState marker_state(const DefragMarker& marker, std::optional<Bytes> current_size,
-                         std::optional<bool> inflight, std::int64_t now_unix);
-
-// --- Free space on a member's data-dir filesystem, published by its warden
-// (key <prefix>disk/<member id>) so that the NOSPACE recovery, which may
-// defragment other hosts' members, can check their disks too.
-struct DiskReport {
-  Bytes free;
-  std::int64_t at_unix = 0;
-};
-std::string encode(const DiskReport& report);
-std::optional<DiskReport> parse_disk_report(std::string_view text);
-// A report older than this is not trusted.
-inline constexpr std::chrono::hours kDiskReportMaxAge{24};
-// The free space to judge a remote member by: nullopt (refuse) when the report
-// is missing, unreadable or too old.
-std::optional<Bytes> usable_report(const std::optional<DiskReport>& report, std::int64_t now_unix);
 
 }  // namespace etcd_warden::jobs

@@ -3,6 +3,7 @@
 // of a run, so a reload never changes them under a running job.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "etcd_warden/asio.hpp"
@@ -23,6 +24,9 @@ struct JobContext {
   std::shared_ptr<etcd::Client> etcd;
   // Blocking work (fsync, file writes, compression) goes here, never on the loop.
   asio::thread_pool* blocking = nullptr;
+  // Called after a job changed what the STATUS= line shows while it runs
+  // (board.activity); the daemon sends the line at once. Empty: nobody listens.
+  std::function<void()> status_changed{};
 };
 
 }  // namespace etcd_warden::jobs

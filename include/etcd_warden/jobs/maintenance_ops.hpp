@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -39,35 +40,57 @@ Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
                                          const config::Config& cfg, const MemberView& member,
                                          bool local);
 
-// Keys under coordination.prefix.
+// Keys under coordination.prefix. The coroutines below take it by value: a
+// reference parameter would dangle when the caller passes a temporary.
 struct CoordKeys {
   std::string lock;      // the defrag lock (leased)
   std::string inflight;  // DefragMarker of a defrag that may still run
+  std::string round;     // DefragRound: who had a turn in the current round
   std::string disk_prefix;
   std::string write_check;  // written and deleted to prove writes work after NOSPACE
   std::string disk(std::uint64_t member_id) const;
   explicit CoordKeys(const std::string& prefix);
 };
 
-// Publishes this member's free disk (DiskReport) if the last publication is
-// older than `every`; failures are logged at debug level only (etcd may be
-// under NOSPACE, which refuses the write: the old report stays).
+// Publishes this member's report (DiskReport: free disk, its client URL
+// `client_url` as in MemberList, the data dir) if the last publication is
+// older than a few minutes or says something else; failures are logged at
+// debug level only (etcd may be under NOSPACE, which refuses the write: the
+// old report stays; a learner refuses every write).
 class DiskReporter {
  public:
-  Task<void> publish(JobContext& context, std::uint64_t self, bool force = false);
+  Task<void> publish(JobContext& context, std::uint64_t self, std::string client_url,
+                     bool force = false);
 
  private:
   std::optional<sched::SteadyTime> last_;
+  std::string last_url_;
 };
-Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd,
-                                                 const CoordKeys& keys, std::uint64_t member);
+Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+                                                 std::uint64_t member);
+// Every member's report, by member ID. `serializable`: read from the local
+// member's own copy, which a learner serves too. (`keys` by value: the
+// coroutine may outlive a temporary.)
+Task<etcd::Result<std::map<std::uint64_t, DiskReport>>> read_disk_reports(
+    std::shared_ptr<etcd::Client> etcd, CoordKeys keys, bool serializable);
+
+// One record under the prefix: its value, nullopt when the key is absent.
+Task<etcd::Result<std::optional<std::string>>> read_record(std::shared_ptr<etcd::Client> etcd,
+                                                           std::string key);
+// Puts `key` only while `lock_key` still carries `lock_lease` (false if not).
+Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, std::string lock_key,
+                                          std::int64_t lock_lease, std::string key,
+                                          std::string value);
 
 Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
-                                                            const CoordKeys& keys);
-// Written only while the lock key still carries `lock_lease` (false if not).
-Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
+                                                            CoordKeys keys);
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
                                       const DefragMarker& marker, std::int64_t lock_lease);
-Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys);
+Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys);
+// The recorded round (not yet judged by round_in_force); an unreadable record
+// counts as none, with a warning.
+Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
+                                                          CoordKeys keys);
 
 // --- One member, safely. The caller holds the lock (or is the NOSPACE actor).
 struct StepOutcome {
@@ -83,11 +106,15 @@ struct StepOutcome {
   Bytes after;
   std::chrono::duration<double> took{0};
   bool moved_leader = false;
+  bool in_place = false;          // the only voting member, defragmented while leading
   bool finished_in_etcd = false;  // etcd's defrag is over (the in-flight record may go)
 };
 
 struct StepOptions {
   const DefragPolicy* policy = nullptr;
+  // The defrag round in force: members that had their turn are preferred as
+  // the new leader.
+  std::optional<DefragRound> round;
   // Called just before Defragment (write the in-flight marker); returning an
   // error string aborts the step before anything happened.
   std::function<Task<std::string>(const MemberView&, config::Duration deadline)> before;
@@ -95,7 +122,8 @@ struct StepOptions {
   bool local = false;
 };
 
-// MoveLeader to `to` when `member` leads, then Defragment with a deadline
+// MoveLeader to `to` when `member` leads (in place when it is the only
+// voting member: see plan_leader_defrag), then Defragment with a deadline
 // scaled by its size; on a timeout, waits (up to one more deadline) for etcd
 // to finish; then waits until the member is healthy and caught up.
 Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Client> etcd,

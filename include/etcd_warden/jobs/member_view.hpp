@@ -40,8 +40,8 @@ struct ClusterView {
   std::vector<AlarmView> alarms;
 
   const MemberView* find(std::uint64_t id) const;
-  // The leader every answering member agrees on, if it answered too; 0 when
-  // there is none, members disagree (an election is going on) or none answered.
+  // The leader every answering voting member agrees on, if it answered too; 0
+  // when there is none, they disagree (an election is going on) or none answered.
   std::uint64_t leader_id() const;
   bool has_alarm(AlarmKind kind) const;
   // Highest raft index any member reported.

@@ -16,6 +16,8 @@ struct PlanMember {
   std::string name;
   std::vector<std::string> peer_urls;
   std::vector<std::string> client_urls;
+  std::filesystem::path data_dir;  // its --data-dir on its own host
+  std::string data_dir_source;     // where that came from, for the reader
 };
 
 struct PlanInput {
@@ -23,11 +25,10 @@ struct PlanInput {
   std::filesystem::path snapshot;  // as stored (plain or .zst)
   bool compressed = false;
   std::int64_t revision = 0;
-  std::string etcd_version;        // "3.4.23": etcdctl restores up to 3.4, etcdutl from 3.5
-  std::filesystem::path data_dir;  // each member's --data-dir (the same path on every host)
-  std::string cluster_token;       // a new --initial-cluster-token
-  std::string stamp;               // suffix for the moved-aside data dir, e.g. 20261123T1200Z
-  std::string etcdctl_flags;       // e.g. TLS: "--cacert ... --cert ... --key ..."
+  std::string etcd_version;   // "3.4.23": etcdctl restores up to 3.4, etcdutl from 3.5
+  std::string cluster_token;  // a new --initial-cluster-token
+  std::string stamp;          // suffix for the moved-aside data dir, e.g. 20261123T1200Z
+  std::string etcdctl_flags;  // e.g. TLS: "--cacert ... --cert ... --key ..."
 };
 
 // Lines that are shell commands stand alone; explanations are '#' comments,

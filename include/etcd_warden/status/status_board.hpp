@@ -65,6 +65,9 @@ struct StatusBoard {
   std::string config_problem;  // set when a reload failed; cleared by a good one
   // "TUNING WARN: …" while the tuning verdict is not ok; empty otherwise.
   std::string tuning_alert;
+  // What the warden is doing right now that users feel, e.g. a defrag in
+  // place that stalls the member's clients; empty otherwise.
+  std::string activity;
 };
 
 // The one human line for systemd's STATUS= (and the first line of `ctl
