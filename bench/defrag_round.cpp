@@ -163,8 +163,9 @@ Calls grpc_calls(const etcd_warden::net::ParsedMetrics& metrics) {
   return out;
 }
 
-// p99 of etcd's WAL fsync between two scrapes, in ms (bucket bounds double,
-// so it reads up to 2x high).
+// p99 of etcd's WAL fsync between two scrapes, in ms, placed in its bucket as
+// the tuning check does (tuning/histogram.hpp: interpolation bounded by the
+// interval's _sum; a latency that straddles a bucket edge still reads high).
 std::optional<double> wal_fsync_p99(const etcd_warden::net::ParsedMetrics& before,
                                     const etcd_warden::net::ParsedMetrics& after) {
   using namespace etcd_warden::tuning;

@@ -8,8 +8,11 @@
 //     their p99, and leader elections meanwhile;
 //   - failover: SIGKILL the leader, time until another member leads and a
 //     write succeeds (a too-conservative election timeout shows up here);
-//   - the warden's verdict and recommendation for that cluster.
-//   bench_tuning_validation [--delays-ms 0,50,200,500,1000] [--observe-s 30]
+//   - the warden's verdict and recommendation for that cluster, and the WAL
+//     fsync p99 it read from etcd's histogram (placed in its bucket with
+//     _sum: a constant delay should read as itself, not ~2x).
+//   bench_tuning_validation [--delays-ms 0,50,200,500,1000,1040,2000] [--observe-s 30]
+//                           [--show-warden] [--settings HB/EL]
 // The table goes into docs/tuning.md. A recommendation that leaves the
 // cluster without a leader, or whose failover takes minutes, is a bug.
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "etcd_warden/net/prom_text.hpp"
@@ -39,8 +43,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Options {
-  std::vector<int> delays_ms{0, 50, 200, 500, 1000};
+  std::vector<int> delays_ms{0, 50, 200, 500, 1000, 1040, 2000};
   int observe_s = 30;
+  bool show_warden = false;  // --show-warden: print each `job tuning` report on stderr
+  // --settings HB/EL: measure only these settings at each delay (no defaults
+  // run, no recommendation run), e.g. to repeat a row or try the seed's own.
+  std::optional<std::pair<int, int>> settings;
 };
 
 struct Settings {
@@ -51,6 +59,7 @@ struct Settings {
 struct WardenView {
   std::string verdict = "?";
   std::optional<Settings> recommended;
+  std::string wal_p99 = "?";  // "1.04s", as `job tuning` prints it
 };
 
 struct Run {
@@ -58,6 +67,7 @@ struct Run {
   std::string label;
   Settings settings;
   std::optional<double> leader_after_s;
+  int leader_wait_s = 60;
   std::size_t writes = 0, writes_ok = 0;
   double write_p99_ms = 0;
   std::size_t elections = 0;
@@ -82,7 +92,7 @@ std::vector<std::string> strace_wrapper(int delay_ms) {
 }
 
 // `etcd-warden job tuning` beside member 0: its verdict and recommendation.
-WardenView ask_warden(const EtcdCluster& cluster, const Settings& current) {
+WardenView ask_warden(const EtcdCluster& cluster, const Settings& current, bool show) {
   TempDir dir("etcd-warden-tuning-bench");
   const auto config = dir.path() / "config.yaml";
   write_file(config, etcd_config_yaml(cluster, 0) +
@@ -96,13 +106,23 @@ WardenView ask_warden(const EtcdCluster& cluster, const Settings& current) {
   WardenView view;
   std::smatch m;
   if (std::regex_search(r.output, m, std::regex("verdict: ([A-Z]+)"))) view.verdict = m[1];
+  if (std::regex_search(r.output, m, std::regex("WAL fsync p99 \\(etcd\\) +([0-9.]+m?s)")))
+    view.wal_p99 = m[1];
   if (std::regex_search(r.output, m,
                         std::regex("--heartbeat-interval=(\\d+) --election-timeout=(\\d+)"))) {
     view.recommended = Settings{std::stoi(m[1]), std::stoi(m[2])};
   } else if (view.verdict != "?") {
     view.recommended = current;  // nothing to change
   }
-  if (view.verdict == "?") std::cerr << "job tuning said:\n" << r.output << "\n";
+  if (show || view.verdict == "?") std::cerr << "job tuning said:\n" << r.output << "\n";
+  if (show) {
+    // etcd's own WAL fsync histogram (lifetime) of member 0, as the warden read it.
+    const auto body = http_get("127.0.0.1", cluster.member(0).metrics_port, "/metrics", 2s);
+    std::istringstream lines(body.value_or(""));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("etcd_disk_wal_fsync_duration_seconds")) std::cerr << line << "\n";
+    }
+  }
   return view;
 }
 
@@ -132,9 +152,14 @@ Run measure(int delay_ms, const std::string& label, Settings s, const Options& o
   co.wait_healthy = false;
   co.extra_flags = {"--heartbeat-interval=" + std::to_string(s.heartbeat_ms),
                     "--election-timeout=" + std::to_string(s.election_ms)};
+  // A first election takes up to about two election timeouts (etcd's
+  // randomized timeout is in [1, 2) x election), and every vote is an fsync:
+  // at 2s per sync and a 30s election timeout, 60s can be too short to see
+  // the leader the recommendation does elect.
+  run.leader_wait_s = std::max(60, 3 * s.election_ms / 1000);
   const auto t0 = Clock::now();
   EtcdCluster cluster(co);
-  const int leader = cluster.wait_for_leader(60s);
+  const int leader = cluster.wait_for_leader(std::chrono::seconds(run.leader_wait_s));
   if (leader >= 0) run.leader_after_s = seconds_since(t0);
 
   // Writes with a deadline far above any delay here: what fails, fails
@@ -164,10 +189,10 @@ Run measure(int delay_ms, const std::string& label, Settings s, const Options& o
     }
   }
   run.elections = elections_since(cluster, window_start);
-  run.warden = ask_warden(cluster, s);
+  run.warden = ask_warden(cluster, s, o.show_warden);
 
   // Failover: the leader dies; how long until another member leads (then a
-  // write must go through). Polled every 100 ms: the figure is +-0.1 s.
+  // write must go through). Polled every 50 ms: the figure is +-0.05 s.
   const int old_leader = cluster.leader_index();
   if (old_leader >= 0) {
     const auto killed_at = Clock::now();
@@ -200,8 +225,8 @@ std::string fmt(const std::optional<double>& v, const char* missing) {
 void print(const std::vector<Run>& runs) {
   std::printf(
       "\n| fsync delay | settings | heartbeat / election | leader after s | writes ok | "
-      "write p99 ms | elections while writing | failover s | warden verdict | warden "
-      "recommends |\n|---|---|---|---|---|---|---|---|---|---|\n");
+      "write p99 ms | elections while writing | failover s | warden reads WAL p99 | warden "
+      "verdict | warden recommends |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : runs) {
     std::string rec = "?";
     if (r.warden.recommended) {
@@ -209,12 +234,13 @@ void print(const std::vector<Run>& runs) {
             std::to_string(r.warden.recommended->election_ms);
     }
     std::printf(
-        "| %d ms | %s | %d / %d | %s | %zu / %zu | %.0f | %zu | %s | %s | %s |\n", r.delay_ms,
+        "| %d ms | %s | %d / %d | %s | %zu / %zu | %.0f | %zu | %s | %s | %s | %s |\n", r.delay_ms,
         r.label.c_str(), r.settings.heartbeat_ms, r.settings.election_ms,
-        fmt(r.leader_after_s, "none in 60 s").c_str(), r.writes_ok, r.writes, r.write_p99_ms,
-        r.elections,
+        fmt(r.leader_after_s, ("none in " + std::to_string(r.leader_wait_s) + " s").c_str())
+            .c_str(),
+        r.writes_ok, r.writes, r.write_p99_ms, r.elections,
         (fmt(r.failover_s, "none in 180 s") + (r.write_after_failover ? "" : ", no write")).c_str(),
-        r.warden.verdict.c_str(), rec.c_str());
+        r.warden.wal_p99.c_str(), r.warden.verdict.c_str(), rec.c_str());
   }
   std::fflush(stdout);
 }
@@ -223,12 +249,22 @@ void print(const std::vector<Run>& runs) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--observe-s") o.observe_s = std::stoi(argv[i + 1]);
+    if (a == "--show-warden") {
+      o.show_warden = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    const std::string value = argv[++i];
+    if (a == "--observe-s") o.observe_s = std::stoi(value);
+    if (a == "--settings") {
+      const auto slash = value.find('/');
+      o.settings = {std::stoi(value.substr(0, slash)), std::stoi(value.substr(slash + 1))};
+    }
     if (a == "--delays-ms") {
       o.delays_ms.clear();
-      std::stringstream in(argv[i + 1]);
+      std::stringstream in(value);
       for (std::string item; std::getline(in, item, ',');) o.delays_ms.push_back(std::stoi(item));
     }
   }
@@ -238,6 +274,13 @@ int main(int argc, char** argv) {
       o.observe_s);
   std::vector<Run> runs;
   for (const int d : o.delays_ms) {
+    if (o.settings) {
+      std::fprintf(stderr, "delay %d ms, given %d/%d...\n", d, o.settings->first,
+                   o.settings->second);
+      runs.push_back(measure(d, "given", Settings{o.settings->first, o.settings->second}, o));
+      print(runs);
+      continue;
+    }
     std::fprintf(stderr, "delay %d ms, etcd defaults...\n", d);
     const Run defaults = measure(d, "etcd defaults", Settings{}, o);
     runs.push_back(defaults);

@@ -104,7 +104,11 @@ Task<sched::JobResult> TuningJob::run() {
     if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) {
       const auto now = *figures;
       const auto& before = previous_scrape_ ? previous_scrape_ : first;
-      report.etcd = tuning::measure_interval(before, now);
+      // The probe's exact figures help place etcd's WAL fsync p99 in its bucket.
+      std::optional<tuning::ExactFigures> probe;
+      if (report.probe && report.probe->ok())
+        probe = tuning::ExactFigures{report.probe->p50, report.probe->p99};
+      report.etcd = tuning::measure_interval(before, now, probe);
       const auto wall = context_.clock.wall_now();
       if (report.etcd->since_start) {
         report.window = "since etcd started (too few syncs since the last look)";

@@ -18,14 +18,14 @@ std::optional<double> increase(const std::optional<EtcdScrape>& before,
 // interval saw too little.
 std::optional<SeriesQuantile> p99(const std::optional<EtcdScrape>& before,
                                   std::map<LabelSet, Histogram> EtcdScrape::*field,
-                                  const EtcdScrape& now, double min_observations,
-                                  bool& since_start) {
+                                  const EtcdScrape& now, double min_observations, bool& since_start,
+                                  const std::optional<ExactFigures>& same = std::nullopt) {
   static const std::map<LabelSet, Histogram> kNone;
   if (before) {
-    auto q = worst_quantile((*before).*field, now.*field, kP99);
+    auto q = worst_quantile((*before).*field, now.*field, kP99, same);
     if (q && q->observations >= min_observations) return q;
   }
-  auto whole = worst_quantile(kNone, now.*field, kP99);
+  auto whole = worst_quantile(kNone, now.*field, kP99, same);
   if (whole) since_start = true;
   return whole;
 }
@@ -44,11 +44,15 @@ EtcdScrape read_etcd_scrape(const net::ParsedMetrics& metrics) {
 }
 
 EtcdInterval measure_interval(const std::optional<EtcdScrape>& before, const EtcdScrape& now,
-                              double min_observations) {
+                              const std::optional<ExactFigures>& probe, double min_observations) {
   EtcdInterval out;
-  if (auto q = p99(before, &EtcdScrape::wal_fsync, now, min_observations, out.since_start)) {
+  // The probe measures the disk etcd's WAL is on, one sync at a time: it
+  // helps place the WAL fsync p99 only. Backend commits and peer RTT are
+  // other quantities.
+  if (auto q = p99(before, &EtcdScrape::wal_fsync, now, min_observations, out.since_start, probe)) {
     out.wal_fsync_p99 = q->value;
     out.wal_fsync_observations = q->observations;
+    out.wal_fsync_estimate = q->estimate;
   }
   if (auto q = p99(before, &EtcdScrape::backend_commit, now, min_observations, out.since_start)) {
     out.backend_commit_p99 = q->value;

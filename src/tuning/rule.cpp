@@ -69,6 +69,10 @@ struct Worst {
   std::string what;
 };
 
+// The probe's p99 is exact and enters as measured; etcd's p99s are
+// estimates that the histogram's buckets and _sum bound (histogram.cpp). A
+// non-finite figure is no measurement (never "fast"): with nothing else
+// measured, the rule warns that it measured nothing.
 std::optional<Worst> worst_latency(const Measurements& m) {
   std::optional<Worst> w;
   auto consider = [&](const std::optional<double>& v, const char* what) {

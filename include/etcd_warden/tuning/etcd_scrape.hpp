@@ -24,7 +24,9 @@ struct EtcdScrape {
 EtcdScrape read_etcd_scrape(const net::ParsedMetrics& metrics);
 
 struct EtcdInterval {
-  std::optional<double> wal_fsync_p99, backend_commit_p99, peer_rtt_p99;  // seconds
+  // Seconds, estimate_quantile()'s: placed inside their buckets with _sum.
+  std::optional<double> wal_fsync_p99, backend_commit_p99, peer_rtt_p99;
+  std::optional<QuantileEstimate> wal_fsync_estimate;      // how the WAL p99 was placed
   std::optional<double> leader_changes, failed_proposals;  // increases; absent without `before`
   std::optional<bool> has_leader;
   double wal_fsync_observations = 0;
@@ -35,8 +37,11 @@ struct EtcdInterval {
 
 // The interval from `before` (nullopt: none, e.g. the first run) to `now`.
 // A histogram with fewer than `min_observations` new observations falls back
-// to its counts since etcd started.
+// to its counts since etcd started. `probe`: the fsync probe's exact figures
+// on the data-dir filesystem, which help place the WAL fsync p99 inside its
+// bucket (estimate_quantile()); the rule also uses the probe's p99 as is.
 EtcdInterval measure_interval(const std::optional<EtcdScrape>& before, const EtcdScrape& now,
+                              const std::optional<ExactFigures>& probe = std::nullopt,
                               double min_observations = 20);
 
 }  // namespace etcd_warden::tuning

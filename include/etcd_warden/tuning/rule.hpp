@@ -30,8 +30,12 @@ std::string_view to_string(Verdict v);  // "ok", "warn", "critical"
 
 // p99s in seconds over the last interval; absent when not measured.
 struct Measurements {
-  std::optional<double> probe_fsync_p99;     // the warden's own probe on the data-dir filesystem
-  std::optional<double> wal_fsync_p99;       // etcd_disk_wal_fsync_duration_seconds
+  // The warden's own probe on the data-dir filesystem: exact, the nearest
+  // rank over syncs it timed itself (fsync_probe.cpp), used as measured.
+  std::optional<double> probe_fsync_p99;
+  // etcd_disk_wal_fsync_duration_seconds: estimate_quantile()'s p99, placed
+  // inside its doubling bucket with the interval's _sum (histogram.hpp).
+  std::optional<double> wal_fsync_p99;
   std::optional<double> backend_commit_p99;  // etcd_disk_backend_commit_duration_seconds
   std::optional<double> peer_rtt_p99;      // etcd_network_peer_round_trip_time_seconds, worst peer
   std::optional<double> leader_changes;    // etcd_server_leader_changes_seen_total, increase
