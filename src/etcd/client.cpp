@@ -195,17 +195,22 @@ std::vector<std::string> Client::fallback_order() const {
   return out;
 }
 
-Task<Result<pb::MemberListResponse>> Client::member_list() {
-  Error last;
-  for (const auto& url : fallback_order()) {
-    auto op =
-        unary<pb::MemberListResponse>(url, "MemberList", pb::MemberListRequest{},
-                                      cfg_.request_timeout, WARDEN_ASYNC(cluster, MemberList));
+template <class Resp, class Req, class Method>
+Task<Result<Resp>> Client::first_answer(std::vector<std::string> urls, std::string_view what,
+                                        Req request, Method method, Error last) {
+  for (const auto& url : urls) {
+    auto op = unary<Resp>(url, what, request, cfg_.request_timeout, method);
     auto r = co_await std::move(op);
     if (r) co_return r;
     last = r.error();
   }
   co_return last;
+}
+
+Task<Result<pb::MemberListResponse>> Client::member_list() {
+  return first_answer<pb::MemberListResponse>(fallback_order(), "MemberList",
+                                              pb::MemberListRequest{},
+                                              WARDEN_ASYNC(cluster, MemberList), Error{});
 }
 
 Task<Result<pb::AlarmResponse>> Client::alarms() {
@@ -219,16 +224,11 @@ Task<Result<pb::AlarmResponse>> Client::alarm(pb::AlarmRequest request) {
                                      WARDEN_ASYNC(maintenance, Alarm));
   auto first = co_await std::move(op);
   if (first || !first.error().refused_by_learner()) co_return first;
-  Error last = first.error();
-  for (const auto& url : fallback_order()) {
-    if (url == local_url()) continue;
-    auto next = unary<pb::AlarmResponse>(url, "Alarm", request, cfg_.request_timeout,
-                                         WARDEN_ASYNC(maintenance, Alarm));
-    auto r = co_await std::move(next);
-    if (r) co_return r;
-    last = r.error();
-  }
-  co_return last;
+  std::vector<std::string> others = fallback_order();
+  std::erase(others, local_url());
+  auto rest = first_answer<pb::AlarmResponse>(std::move(others), "Alarm", std::move(request),
+                                              WARDEN_ASYNC(maintenance, Alarm), first.error());
+  co_return co_await std::move(rest);
 }
 
 Task<Result<pb::RangeResponse>> Client::range(pb::RangeRequest request) {

@@ -118,11 +118,9 @@ std::optional<DefragRound> parse_round(std::string_view text) {
   std::string_view list = it->second;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const auto item = list.substr(0, comma);
-    std::uint64_t id = 0;
-    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id, 16);
-    if (ec != std::errc{} || ptr != item.data() + item.size() || id == 0) return std::nullopt;
-    r.done.insert(id);
+    const auto id = parse_hex_id(list.substr(0, comma));
+    if (!id || *id == 0) return std::nullopt;
+    r.done.insert(*id);
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
   }
   return r;

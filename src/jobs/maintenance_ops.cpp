@@ -9,7 +9,6 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "etcd_warden/config/units.hpp"
@@ -210,11 +209,9 @@ Task<etcd::Result<std::map<std::uint64_t, DiskReport>>> read_disk_reports(
   if (!answer) co_return answer.error();
   std::map<std::uint64_t, DiskReport> out;
   for (const auto& kv : answer->kvs()) {
-    const std::string_view id_text = std::string_view(kv.key()).substr(keys.disk_prefix.size());
-    std::uint64_t id = 0;
-    const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id, 16);
-    if (ec != std::errc{} || end != id_text.data() + id_text.size()) continue;
-    if (auto report = parse_disk_report(kv.value())) out.emplace(id, std::move(*report));
+    const auto id = parse_hex_id(std::string_view(kv.key()).substr(keys.disk_prefix.size()));
+    if (!id) continue;
+    if (auto report = parse_disk_report(kv.value())) out.emplace(*id, std::move(*report));
   }
   co_return out;
 }
@@ -229,6 +226,26 @@ Task<etcd::Result<std::optional<std::string>>> read_record(std::shared_ptr<etcd:
   if (answer->kvs_size() == 0) co_return std::optional<std::string>{};
   co_return std::optional<std::string>(answer->kvs(0).value());
 }
+
+namespace {
+
+// A record read and parsed; an unreadable one counts as absent, with a
+// warning that names it.
+template <class T>
+Task<etcd::Result<std::optional<T>>> read_parsed(std::shared_ptr<etcd::Client> etcd,
+                                                 std::string key,
+                                                 std::optional<T> (*parse)(std::string_view),
+                                                 const char* what) {
+  auto read = read_record(etcd, key);
+  auto answer = co_await std::move(read);
+  if (!answer) co_return answer.error();
+  if (!answer.value()) co_return std::optional<T>{};
+  std::optional<T> parsed = parse(*answer.value());
+  if (!parsed) spdlog::warn("ignoring unreadable {} {}='{}'", what, key, *answer.value());
+  co_return parsed;
+}
+
+}  // namespace
 
 Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, std::string lock_key,
                                           std::int64_t lock_lease, std::string key,
@@ -250,14 +267,7 @@ Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, st
 
 Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
                                                             CoordKeys keys) {
-  auto read = read_record(etcd, keys.inflight);
-  auto answer = co_await std::move(read);
-  if (!answer) co_return answer.error();
-  if (!answer.value()) co_return std::optional<DefragMarker>{};
-  auto marker = parse_marker(*answer.value());
-  if (!marker)
-    spdlog::warn("ignoring unreadable defrag marker {}='{}'", keys.inflight, *answer.value());
-  co_return marker;
+  return read_parsed<DefragMarker>(std::move(etcd), keys.inflight, parse_marker, "defrag marker");
 }
 
 Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
@@ -274,13 +284,7 @@ Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, Coord
 
 Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
                                                           CoordKeys keys) {
-  auto read = read_record(etcd, keys.round);
-  auto answer = co_await std::move(read);
-  if (!answer) co_return answer.error();
-  if (!answer.value()) co_return std::optional<DefragRound>{};
-  auto round = parse_round(*answer.value());
-  if (!round) spdlog::warn("ignoring unreadable defrag round {}='{}'", keys.round, *answer.value());
-  co_return round;
+  return read_parsed<DefragRound>(std::move(etcd), keys.round, parse_round, "defrag round");
 }
 
 Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,

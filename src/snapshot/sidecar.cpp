@@ -22,14 +22,6 @@ using nlohmann::json;
 // A sidecar is a few hundred bytes; anything large is not ours.
 constexpr std::size_t kMaxSidecarBytes = 1 << 20;
 
-std::optional<std::uint64_t> parse_hex_id(std::string_view s) {
-  std::uint64_t v = 0;
-  if (s.empty() || s.size() > 16) return std::nullopt;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 // Reads typed keys and remembers the first problem, so parse_sidecar stays a
 // flat list of fields.
 class Reader {

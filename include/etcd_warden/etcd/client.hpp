@@ -125,6 +125,11 @@ class Client : public std::enable_shared_from_this<Client> {
   std::vector<std::string> voter_urls_;
   // Every URL member_list() and a learner's alarm() may ask, in order, once each.
   std::vector<std::string> fallback_order() const;
+  // Asks each of `urls` in turn until one answers; else the last error
+  // (`last` when there is no URL to ask). Defined and used in client.cpp.
+  template <class Resp, class Req, class Method>
+  Task<Result<Resp>> first_answer(std::vector<std::string> urls, std::string_view what, Req request,
+                                  Method method, Error last);
   std::map<std::string, std::unique_ptr<Stubs>> stubs_;
   std::set<grpc::ClientContext*> in_flight_;
   bool cancelled_ = false;
