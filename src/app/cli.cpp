@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "etcd_warden/app/build_info.hpp"
 #include "etcd_warden/app/daemon.hpp"
 #include "etcd_warden/app/job_output.hpp"
 #include "etcd_warden/app/snapshot_commands.hpp"
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/control/ctl.hpp"
 #include "etcd_warden/systemd/logging.hpp"
+#include "etcd_warden/util/build_info.hpp"
 
 namespace etcd_warden::app {
 

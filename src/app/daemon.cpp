@@ -4,11 +4,12 @@
 
 #include <csignal>
 
-#include "etcd_warden/app/build_info.hpp"
+#include "daemon_control.hpp"
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/control/control_service.hpp"
 #include "etcd_warden/systemd/logging.hpp"
+#include "etcd_warden/util/build_info.hpp"
 
 namespace etcd_warden::app {
 
@@ -33,7 +34,8 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config, std::filesystem::pa
       signals_(runtime_.io, SIGTERM, SIGINT, SIGHUP),
       watchdog_timer_(runtime_.io),
       pause_timer_(runtime_.io),
-      shutdown_timer_(runtime_.io) {
+      shutdown_timer_(runtime_.io),
+      control_view_(std::make_unique<DaemonControl>(*this)) {
   runtime_.context.status_changed = [this] { refresh_status(); };
 }
 
@@ -136,7 +138,7 @@ void Daemon::on_job_finished(const std::string& name, const sched::JobResult& re
 
 void Daemon::start_control() {
   control_.reset();  // first: the new connection may want the same name
-  control_ = control::ControlService::start(*this);
+  control_ = control::ControlService::start(*control_view_, runtime_.context.config->control.bus);
 }
 
 void Daemon::refresh_status() {

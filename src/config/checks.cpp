@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "etcd_warden/util/url.hpp"
+
 namespace etcd_warden::config::detail {
 namespace {
 
@@ -40,17 +42,7 @@ bool is_host_port(std::string_view text) {
 }
 
 bool is_http_url(std::string_view text) {
-  std::string_view rest;
-  if (text.starts_with("https://")) {
-    rest = text.substr(8);
-  } else if (text.starts_with("http://")) {
-    rest = text.substr(7);
-  } else {
-    return false;
-  }
-  const auto authority = rest.substr(0, rest.find('/'));
-  if (is_host_port(authority)) return true;
-  return is_host(authority);
+  return util::parse_http_url(text).has_value();
 }
 
 bool is_time_window(std::string_view text) {

@@ -4,7 +4,7 @@
 
 #include "checks.hpp"
 #include "etcd_warden/config/units.hpp"
-#include "etcd_warden/etcd/endpoint.hpp"
+#include "etcd_warden/util/url.hpp"
 #include "names.hpp"
 
 namespace etcd_warden::config::detail {
@@ -88,7 +88,7 @@ void read_endpoints(Section& s, std::vector<std::string>& out) {
   }
   // The same parser the etcd client uses, so what passes here connects.
   for (const auto& item : node) {
-    if (!etcd::parse_endpoint(item.Scalar())) {
+    if (!util::parse_endpoint(item.Scalar())) {
       s.fail_at(item, "endpoints",
                 "expected http(s)://host:port like https://127.0.0.1:2379, got " +
                     in_quotes(item.Scalar()));

@@ -16,10 +16,10 @@
 
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/config/units.hpp"
-#include "etcd_warden/control/bus.hpp"
 #include "etcd_warden/control/names.hpp"
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/status/status_board.hpp"
+#include "etcd_warden/systemd/bus.hpp"
 #include "etcd_warden/util/bytes.hpp"
 
 namespace etcd_warden::control {
@@ -138,7 +138,8 @@ std::string choose_bus(const Options& o, const std::filesystem::path& config_pat
 }
 
 std::string not_running(const std::string& bus) {
-  return "etcd-warden is not running on " + describe_bus(bus) + " (no owner of " + kBusName + ")";
+  return "etcd-warden is not running on " + systemd::describe_bus(bus) + " (no owner of " +
+         kBusName + ")";
 }
 
 // One line for every way a call can fail.
@@ -157,7 +158,7 @@ int report(const sdbus::Error& e, const std::string& bus) {
   } else if (name == "org.freedesktop.DBus.Error.NoReply" ||
              name == "org.freedesktop.DBus.Error.Timeout" ||
              name == "org.freedesktop.DBus.Error.TimedOut") {
-    std::cerr << "etcd-warden did not answer on " << describe_bus(bus) << " within "
+    std::cerr << "etcd-warden did not answer on " << systemd::describe_bus(bus) << " within "
               << kCallTimeout.count() << "s (" << e.getMessage() << ")\n";
   } else {
     std::cerr << "etcd-warden: " << name << ": " << e.getMessage() << "\n";
@@ -294,7 +295,7 @@ class Client {
  public:
   explicit Client(std::string bus)
       : bus_(std::move(bus)),
-        connection_(open_bus(bus_)),
+        connection_(systemd::open_bus(bus_)),
         daemon_(sdbus::createProxy(*connection_, kBusName, kObjectPath)) {}
 
   const std::string& bus() const { return bus_; }
@@ -478,8 +479,8 @@ int run_ctl(const std::vector<std::string>& words, const std::filesystem::path& 
   try {
     client = std::make_unique<Client>(bus);
   } catch (const sdbus::Error& e) {
-    std::cerr << "etcd-warden is not reachable: cannot connect to " << describe_bus(bus) << " ("
-              << e.getMessage() << ")\n";
+    std::cerr << "etcd-warden is not reachable: cannot connect to " << systemd::describe_bus(bus)
+              << " (" << e.getMessage() << ")\n";
     return 1;
   }
   try {

@@ -114,12 +114,12 @@ std::variant<std::shared_ptr<Client>, std::string> Client::create(const config::
 
 std::variant<Stubs*, std::string> Client::stubs_for(const std::string& url) {
   if (auto it = stubs_.find(url); it != stubs_.end()) return it->second.get();
-  auto endpoint = parse_endpoint(url);
+  auto endpoint = util::parse_endpoint(url);
   if (!endpoint) return "bad endpoint '" + url + "' (expected http(s)://host:port)";
-  auto credentials = endpoint->tls ? tls_credentials_ : grpc::InsecureChannelCredentials();
+  auto credentials = endpoint->tls() ? tls_credentials_ : grpc::InsecureChannelCredentials();
   auto stubs = std::make_unique<Stubs>();
   stubs->url = url;
-  stubs->channel = grpc::CreateCustomChannel(endpoint->target, credentials, channel_args_);
+  stubs->channel = grpc::CreateCustomChannel(endpoint->target(), credentials, channel_args_);
   stubs->kv = pb::KV::NewStub(stubs->channel);
   stubs->lease = pb::Lease::NewStub(stubs->channel);
   stubs->cluster = pb::Cluster::NewStub(stubs->channel);

@@ -1,6 +1,6 @@
 #include "etcd_warden/metrics/warden_metrics.hpp"
 
-#include "etcd_warden/app/build_info.hpp"
+#include "etcd_warden/util/build_info.hpp"
 
 namespace etcd_warden::metrics {
 

@@ -8,6 +8,8 @@
 #include <boost/beast/ssl.hpp>
 #include <variant>
 
+#include "etcd_warden/util/url.hpp"
+
 namespace etcd_warden::net {
 
 namespace beast = boost::beast;
@@ -16,36 +18,17 @@ namespace ssl = asio::ssl;
 
 namespace {
 
+// What one request needs of the URL, from the one URL parser.
 struct Url {
   bool https = false;
   std::string host, port, target;
 };
 
-std::optional<Url> split_url(std::string_view url) {
-  Url out;
-  if (url.starts_with("https://")) {
-    out.https = true;
-    url.remove_prefix(8);
-  } else if (url.starts_with("http://")) {
-    url.remove_prefix(7);
-  } else {
-    return std::nullopt;
-  }
-  const auto slash = url.find('/');
-  const std::string_view authority = url.substr(0, slash);
-  out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-  const auto colon = authority.rfind(':');
-  if (colon == std::string_view::npos || authority.ends_with(']')) {
-    out.host = std::string(authority);
-    out.port = out.https ? "443" : "80";
-  } else {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.starts_with('[') && out.host.ends_with(']'))
-    out.host = out.host.substr(1, out.host.size() - 2);
-  if (out.host.empty() || out.port.empty()) return std::nullopt;
-  return out;
+std::optional<Url> split_url(std::string_view text) {
+  auto url = util::parse_http_url(text);
+  if (!url) return std::nullopt;
+  return Url{url->tls(), url->host, url->port.empty() ? (url->tls() ? "443" : "80") : url->port,
+             url->path.empty() ? "/" : url->path};
 }
 
 // The TLS side of one request, from etcd.tls: the files are read on each

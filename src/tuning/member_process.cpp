@@ -4,6 +4,7 @@
 #include <cctype>
 #include <system_error>
 
+#include "etcd_warden/util/url.hpp"
 #include "text_file.hpp"
 
 namespace etcd_warden::tuning::detail {
@@ -101,21 +102,13 @@ bool same_dir(const fs::path& a, const fs::path& b) {
 }
 
 // The port of "scheme://host:port/...", also "[::1]:2379"; nullopt without one.
-std::optional<int> port_of(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  url = url.substr(0, url.find('/'));
-  const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos || url.find(']', colon) != std::string_view::npos) {
-    return std::nullopt;
-  }
-  const auto digits = url.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-      })) {
-    return std::nullopt;
-  }
-  return std::stoi(std::string(digits));
+std::optional<int> port_of(std::string_view text) {
+  // etcd's flags always carry a scheme; a bare "host:port" is read the same.
+  const auto url =
+      util::parse_url(text.find("://") == std::string_view::npos ? "tcp://" + std::string(text)
+                                                                 : std::string(text));
+  if (!url || url->port.empty()) return std::nullopt;
+  return std::stoi(url->port);
 }
 
 bool listens_on(const LaunchSettings& s, std::optional<int> port) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "etcd_warden/tuning/systemd_unit.hpp"
+#include "etcd_warden/systemd/unit_startup.hpp"
 #include "text_file.hpp"
 
 namespace etcd_warden::tuning::detail {
@@ -50,7 +50,7 @@ std::optional<std::vector<std::string>> read_env_file(const fs::path& path, cons
 }
 
 // The ExecStart that runs etcd; with several (Type=oneshot) the first one.
-const ExecCommand* etcd_command(const std::vector<ExecCommand>& commands) {
+const systemd::ExecCommand* etcd_command(const std::vector<systemd::ExecCommand>& commands) {
   for (const auto& c : commands) {
     if (fs::path(c.path).filename() == "etcd" ||
         (!c.argv.empty() && fs::path(c.argv[0]).filename() == "etcd")) {
@@ -64,7 +64,7 @@ const ExecCommand* etcd_command(const std::vector<ExecCommand>& commands) {
 // file over an earlier one (systemd.exec(5)), and expands ExecStart's
 // $VARIABLES from the same. A working directory is not read: system
 // services start in "/" unless WorkingDirectory= says otherwise.
-Launch launch_of_unit(const UnitStartup& unit, std::vector<std::string>& notes) {
+Launch launch_of_unit(const systemd::UnitStartup& unit, std::vector<std::string>& notes) {
   Launch launch;
   const std::string role = "an EnvironmentFile of " + unit.unit;
   std::vector<std::string> merged = unit.environment;
@@ -75,9 +75,9 @@ Launch launch_of_unit(const UnitStartup& unit, std::vector<std::string>& notes) 
     merged.insert(merged.end(), entries->begin(), entries->end());
   }
   launch.env.push_back({unit.unit + " Environment", "", unit.environment});
-  if (const ExecCommand* command = etcd_command(unit.exec_start)) {
+  if (const systemd::ExecCommand* command = etcd_command(unit.exec_start)) {
     launch.argv_place = unit.unit + " ExecStart";
-    launch.argv = expand_exec_argv(command->argv, merged);
+    launch.argv = systemd::expand_exec_argv(command->argv, merged);
   } else {
     notes.push_back(unit.unit + " has no ExecStart");
   }
@@ -87,7 +87,8 @@ Launch launch_of_unit(const UnitStartup& unit, std::vector<std::string>& notes) 
 void read_unit(const config::TuningJob& tuning, std::vector<LaunchSettings>& out,
                std::vector<std::string>& notes) {
   if (tuning.etcd_unit.empty()) return;
-  const UnitLookup lookup = read_unit_startup(tuning.systemd_bus, tuning.etcd_unit);
+  const systemd::UnitLookup lookup =
+      systemd::read_unit_startup(tuning.systemd_bus, tuning.etcd_unit);
   if (!lookup.startup) {
     notes.push_back(lookup.unavailable);
     return;

@@ -1,32 +1,32 @@
 #include <catch2/catch.hpp>
 
-#include "etcd_warden/etcd/endpoint.hpp"
 #include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/util/url.hpp"
 
 using namespace etcd_warden;
 
-TEST_CASE("endpoints: http and https with host and port", "[etcd]") {
-  auto e = etcd::parse_endpoint("https://10.0.0.1:2379");
+TEST_CASE("endpoints: http and https with host and port", "[util]") {
+  auto e = util::parse_endpoint("https://10.0.0.1:2379");
   REQUIRE(e);
-  CHECK(e->tls);
-  CHECK(e->target == "10.0.0.1:2379");
+  CHECK(e->tls());
+  CHECK(e->target() == "10.0.0.1:2379");
   CHECK(e->host == "10.0.0.1");
-  e = etcd::parse_endpoint("http://localhost:2379/");
+  e = util::parse_endpoint("http://localhost:2379/");
   REQUIRE(e);
-  CHECK_FALSE(e->tls);
-  CHECK(e->target == "localhost:2379");
-  e = etcd::parse_endpoint("http://[::1]:2379");
+  CHECK_FALSE(e->tls());
+  CHECK(e->target() == "localhost:2379");
+  e = util::parse_endpoint("http://[::1]:2379");
   REQUIRE(e);
   CHECK(e->host == "::1");
-  CHECK(e->target == "[::1]:2379");
+  CHECK(e->target() == "[::1]:2379");
 }
 
-TEST_CASE("endpoints: everything else is refused", "[etcd]") {
+TEST_CASE("endpoints: everything else is refused", "[util]") {
   for (const char* bad :
        {"127.0.0.1:2379", "http://127.0.0.1", "http://:2379", "http://h:0", "http://h:65536",
         "http://h:12x", "unix:///run/etcd.sock", "https://h:2379/v3", ""}) {
     INFO(bad);
-    CHECK_FALSE(etcd::parse_endpoint(bad));
+    CHECK_FALSE(util::parse_endpoint(bad));
   }
 }
 
@@ -53,4 +53,26 @@ TEST_CASE("prometheus text: samples, labels, comments, odd lines", "[metrics]") 
                      {{"To", "8211f1d0f64f3269"}}) == Approx(0));
   CHECK(parsed.value("escaped", {{"path", "a\"b"}}) == Approx(3));
   CHECK_FALSE(parsed.value("missing"));
+}
+
+TEST_CASE("urls: one parser for endpoints, metrics URLs and etcd's flags", "[util]") {
+  auto u = util::parse_http_url("http://127.0.0.1:2381/metrics");
+  REQUIRE(u);
+  CHECK(u->host == "127.0.0.1");
+  CHECK(u->port == "2381");
+  CHECK(u->path == "/metrics");
+  CHECK(u->target() == "127.0.0.1:2381");
+  u = util::parse_http_url("https://etcd.example");
+  REQUIRE(u);
+  CHECK(u->port.empty());
+  CHECK(u->target() == "etcd.example:443");
+  u = util::parse_url("unix://localhost:2379");
+  REQUIRE(u);
+  CHECK(u->scheme == "unix");
+  CHECK_FALSE(util::parse_http_url("unix://localhost:2379"));
+  for (const char* bad : {"http://::1:2379", "http://[::1", "http://[]:1", "http://h:", "//h:1",
+                          "http://h:1:2", "ht tp://h:1"}) {
+    INFO(bad);
+    CHECK_FALSE(util::parse_url(bad));
+  }
 }

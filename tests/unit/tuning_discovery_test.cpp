@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "etcd_warden/systemd/unit_startup.hpp"
 #include "etcd_warden/tuning/discovery.hpp"
-#include "etcd_warden/tuning/systemd_unit.hpp"
 
 using namespace etcd_warden::tuning;
+using etcd_warden::systemd::expand_exec_argv;
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using Strings = std::vector<std::string>;

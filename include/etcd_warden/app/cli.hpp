@@ -1,4 +1,5 @@
-// The command line (contract in DESIGN.md): `etcd-warden [-c FILE] COMMAND ...`.
+// The command line (the user's contract: README, packaging/man/etcd-warden.8):
+// `etcd-warden [-c FILE] COMMAND ...`.
 #pragma once
 
 namespace etcd_warden::app {

@@ -22,6 +22,8 @@ class ControlService;
 
 namespace etcd_warden::app {
 
+class DaemonControl;
+
 class Daemon {
  public:
   Daemon(std::shared_ptr<const config::Config> config, std::filesystem::path config_path);
@@ -35,6 +37,7 @@ class Daemon {
   void resume();
   const status::StatusBoard& board() const { return runtime_.board; }
   Runtime& runtime() { return runtime_; }
+  const Runtime& runtime() const { return runtime_; }
   const sched::Scheduler& scheduler() const { return scheduler_; }
   // Called on the loop after each job run, once the board has the result.
   void observe_job_finished(sched::FinishedFn observer) {
@@ -64,6 +67,7 @@ class Daemon {
   asio::steady_timer shutdown_timer_;
   bool stopping_ = false;
   std::vector<sched::FinishedFn> job_observers_;
+  std::unique_ptr<DaemonControl> control_view_;       // what the control service may use
   std::unique_ptr<control::ControlService> control_;  // null when the bus is unavailable
 };
 

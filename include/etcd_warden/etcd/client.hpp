@@ -18,8 +18,8 @@
 #include "etcd_warden/asio.hpp"
 #include "etcd_warden/config/config.hpp"
 #include "etcd_warden/etcd/await_grpc.hpp"
-#include "etcd_warden/etcd/endpoint.hpp"
 #include "etcd_warden/etcd/result.hpp"
+#include "etcd_warden/util/url.hpp"
 
 namespace etcd_warden::etcd {
 

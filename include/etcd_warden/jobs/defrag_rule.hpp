@@ -42,7 +42,7 @@ struct Verdict {
 inline constexpr double kQuotaMinReclaim = 0.01;
 Verdict defrag_needed(const MemberView& member, const DefragPolicy& policy);
 
-// Cluster gates, checked just before acting (invariant 2): every voting
+// Cluster gates, checked just before acting (invariant 2, docs/architecture.md): every voting
 // member answered Status, one agreed leader, no CORRUPT alarm, and every
 // voting member's raft index within max_raft_lag of the most advanced one.
 // Learners do not count: they hold no vote, so a learner still catching up

@@ -1,5 +1,5 @@
-// Every metric the warden exports, named in one place (the contract in
-// DESIGN.md, "Contract: metrics"). Jobs set values through this object; the
+// Every metric the warden exports, named in one place (the user's contract:
+// docs/metrics.md; renaming one breaks their dashboards and alerts). Jobs set values through this object; the
 // Exposer serves the registry from its own threads (prometheus-cpp metrics
 // are thread-safe), so a scrape never touches the event loop.
 #pragma once

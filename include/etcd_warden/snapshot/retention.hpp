@@ -1,7 +1,7 @@
 // Which snapshots to delete: a pure decision on plain data (no filesystem, no
 // clock), so every rule is a table-driven unit test.
 //
-// Rules (DESIGN invariant 1: a failed snapshot never costs a good one):
+// Rules (invariant 1 in docs/architecture.md: a failed snapshot never costs a good one):
 //  1. Verified snapshots, newest first: the first `keep_last` are kept, the
 //     rest are deleted ("beyond keep_last").
 //  2. A verified snapshot older than `max_age` (now - taken > max_age) is

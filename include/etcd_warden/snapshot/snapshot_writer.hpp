@@ -1,5 +1,5 @@
 // Writes one etcd snapshot stream to disk so that only a complete, verified,
-// durable file ever appears under its final name (DESIGN invariants 1 and 6).
+// durable file ever appears under its final name (invariants 1 and 6, docs/architecture.md).
 //
 //   SnapshotWriter w(dir, snapshot_file_name(...), Compression::zstd, 3);
 //   if (auto err = w.open()) ...;                 // <dir>/.<name>.partial, 0600

@@ -11,7 +11,7 @@ namespace sdbus {
 class IConnection;
 }
 
-namespace etcd_warden::control {
+namespace etcd_warden::systemd {
 
 // "the system bus", "the session bus", "bus unix:path=/x": for messages.
 std::string describe_bus(std::string_view spec);
@@ -20,4 +20,4 @@ std::string describe_bus(std::string_view spec);
 // the bus cannot be reached (no socket, refused, authentication failed).
 std::unique_ptr<sdbus::IConnection> open_bus(const std::string& spec);
 
-}  // namespace etcd_warden::control
+}  // namespace etcd_warden::systemd

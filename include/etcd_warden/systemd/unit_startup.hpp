@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace etcd_warden::tuning {
+namespace etcd_warden::systemd {
 
 struct ExecCommand {
   std::string path;
@@ -50,4 +50,4 @@ UnitLookup read_unit_startup(const std::string& bus, const std::string& unit,
 std::vector<std::string> expand_exec_argv(const std::vector<std::string>& argv,
                                           const std::vector<std::string>& env);
 
-}  // namespace etcd_warden::tuning
+}  // namespace etcd_warden::systemd

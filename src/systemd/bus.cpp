@@ -1,8 +1,8 @@
-#include "etcd_warden/control/bus.hpp"
+#include "etcd_warden/systemd/bus.hpp"
 
 #include <sdbus-c++/IConnection.h>
 
-namespace etcd_warden::control {
+namespace etcd_warden::systemd {
 
 std::string describe_bus(std::string_view spec) {
   if (spec == "system") return "the system bus";
@@ -18,4 +18,4 @@ std::unique_ptr<sdbus::IConnection> open_bus(const std::string& spec) {
   return sdbus::createSessionBusConnectionWithAddress(spec);
 }
 
-}  // namespace etcd_warden::control
+}  // namespace etcd_warden::systemd

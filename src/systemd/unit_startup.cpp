@@ -3,13 +3,13 @@
 // fails for those), then Properties.Get reads what we need. Properties.Get
 // is called directly rather than through sdbus-c++'s getProperty() because
 // only a direct call takes a timeout.
-#include "etcd_warden/tuning/systemd_unit.hpp"
+#include "etcd_warden/systemd/unit_startup.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
-#include "etcd_warden/control/bus.hpp"
+#include "etcd_warden/systemd/bus.hpp"
 
-namespace etcd_warden::tuning {
+namespace etcd_warden::systemd {
 
 namespace {
 
@@ -85,7 +85,7 @@ UnitStartup startup_of(UnitReader& reader, const sdbus::ObjectPath& path, const 
 // the D-Bus error's own words.
 std::string describe_error(const sdbus::Error& e, const std::string& bus, const std::string& unit) {
   const std::string& name = e.getName();
-  const std::string where = control::describe_bus(bus);
+  const std::string where = describe_bus(bus);
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
       name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
     return "systemd is not on " + where;
@@ -108,10 +108,10 @@ UnitLookup read_unit_startup(const std::string& bus, const std::string& unit_nam
   UnitLookup out;
   std::unique_ptr<sdbus::IConnection> connection;
   try {
-    connection = control::open_bus(bus);
+    connection = open_bus(bus);
   } catch (const sdbus::Error& e) {
-    out.unavailable = "cannot connect to " + control::describe_bus(bus) + " to read " + unit +
-                      ": " + e.getMessage();
+    out.unavailable =
+        "cannot connect to " + describe_bus(bus) + " to read " + unit + ": " + e.getMessage();
     return out;
   }
   try {
@@ -135,4 +135,4 @@ UnitLookup read_unit_startup(const std::string& bus, const std::string& unit_nam
   return out;
 }
 
-}  // namespace etcd_warden::tuning
+}  // namespace etcd_warden::systemd

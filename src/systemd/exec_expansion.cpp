@@ -4,9 +4,9 @@
 #include <cctype>
 #include <map>
 
-#include "etcd_warden/tuning/systemd_unit.hpp"
+#include "etcd_warden/systemd/unit_startup.hpp"
 
-namespace etcd_warden::tuning {
+namespace etcd_warden::systemd {
 
 namespace {
 
@@ -93,4 +93,4 @@ std::vector<std::string> expand_exec_argv(const std::vector<std::string>& argv,
   return out;
 }
 
-}  // namespace etcd_warden::tuning
+}  // namespace etcd_warden::systemd
