@@ -7,15 +7,16 @@
 set -euo pipefail
 source_dir=$1
 rules=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 check() {
-  cmake "-DRULES=$rules" "-DSOURCE_DIR=$1" "-DSTAMP=$1/stamp" -P "$source_dir/cmake/check_layers.cmake" 2>&1
+  cmake "-DRULES=$rules" "-DSOURCE_DIR=$1" "-DSTAMP=$work/stamp" \
+    -P "$source_dir/cmake/check_layers.cmake" 2>&1
 }
 
 out=$(check "$source_dir") || { echo "the tree fails its own layer check:"; echo "$out"; exit 1; }
 echo "ok: the tree follows the layer order"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 status=0
 for edge in config:etcd/client.hpp control:app/daemon.hpp tuning:control/ctl.hpp metrics:app/runtime.hpp; do
   layer=${edge%%:*}
