@@ -34,7 +34,7 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
                     [j] { return j->status.run(); }});
   specs_.push_back({"snapshot", [](const config::Config& c) { return c.snapshot.enabled; },
                     [](const config::Config& c) { return c.snapshot.schedule; },
-                    [j] { return j->snapshot.run(); }, [j] { j->snapshot.publish_existing(); }});
+                    [j] { return j->snapshot.run(); }, [j] { j->snapshot.start(); }});
   specs_.push_back({"compact", [](const config::Config& c) { return c.compaction.enabled; },
                     [](const config::Config& c) { return c.compaction.schedule; },
                     [j] { return j->compaction.run(); }});

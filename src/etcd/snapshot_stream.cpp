@@ -1,6 +1,7 @@
 #include "etcd_warden/etcd/snapshot_stream.hpp"
 
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -24,13 +25,18 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
  public:
   using Done = std::function<void(grpc::Status, SnapshotStreamResult)>;
 
-  SnapshotReactor(asio::thread_pool& pool, SnapshotSink sink, Done done)
-      : strand_(asio::make_strand(pool)), sink_(std::move(sink)), done_(std::move(done)) {}
-
-  grpc::ClientContext& context() { return context_; }
+  // `context` is shared with the caller, which keeps it registered with the
+  // Client (so cancel_all() may call TryCancel on it) until its coroutine is
+  // back on the loop: long after this reactor deleted itself.
+  SnapshotReactor(std::shared_ptr<grpc::ClientContext> context, asio::thread_pool& pool,
+                  SnapshotSink sink, Done done)
+      : context_(std::move(context)),
+        strand_(asio::make_strand(pool)),
+        sink_(std::move(sink)),
+        done_(std::move(done)) {}
 
   void start(pb::Maintenance::Stub& stub) {
-    stub.async()->Snapshot(&context_, &request_, this);
+    stub.async()->Snapshot(context_.get(), &request_, this);
     StartRead(&response_);
     StartCall();
   }
@@ -88,7 +94,7 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
         // Unlocked, in case gRPC runs a reaction inline; sink_busy_ still
         // keeps OnDone from finishing (deleting us) meanwhile.
         lock.unlock();
-        context_.TryCancel();
+        context_->TryCancel();
         lock.lock();
         break;
       }
@@ -114,7 +120,7 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
 
   static constexpr std::size_t kMaxSpares = 8;
 
-  grpc::ClientContext context_;
+  std::shared_ptr<grpc::ClientContext> context_;
   pb::SnapshotRequest request_;
   pb::SnapshotResponse response_;
   asio::strand<asio::thread_pool::executor_type> strand_;
@@ -155,22 +161,26 @@ Task<SnapshotStreamResult> stream_snapshot(Client& client, std::string url,
     token = t.value();
   }
 
-  grpc::ClientContext* context = nullptr;
+  // The context outlives the reactor (which deletes itself on gRPC's or the
+  // pool's thread before the loop hears of it): it stays registered, and so
+  // reachable by cancel_all(), until untrack() below, and this frame keeps it
+  // alive until then. TryCancel on a finished call does nothing.
+  auto context = std::make_shared<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!token.empty()) context->AddMetadata("token", token);
   auto start = [&](auto done) {
-    auto* reactor = new SnapshotReactor(
-        pool, std::move(sink), [done, &out](grpc::Status status, SnapshotStreamResult result) {
-          out = std::move(result);
-          done(std::move(status));
-        });
-    context = &reactor->context();
-    context->set_deadline(std::chrono::system_clock::now() + timeout);
-    if (!token.empty()) context->AddMetadata("token", token);
-    client.track(context);
+    auto* reactor =
+        new SnapshotReactor(context, pool, std::move(sink),
+                            [done, &out](grpc::Status status, SnapshotStreamResult result) {
+                              out = std::move(result);
+                              done(std::move(status));
+                            });
+    client.track(context.get());
     reactor->start(*stubs.maintenance);
   };
   auto op = await_grpc(client.executor(), std::move(start));
   grpc::Status status = co_await std::move(op);
-  client.untrack(context);  // the reactor (and its context) is gone; only the address is forgotten
+  client.untrack(context.get());
   if (!status.ok() && out.sink_error.empty()) {
     out.error = Error{status.error_code(), url, describe_failure("Snapshot", status, timeout)};
   }

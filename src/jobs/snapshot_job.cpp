@@ -32,19 +32,52 @@ double unix_seconds(sched::WallTime t) {
 
 }  // namespace
 
-void SnapshotJob::publish_existing() {
-  const auto& dir = context_.config->snapshot.dir;
-  auto listed = snapshot::list_snapshots(dir);
-  if (auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&listed)) {
-    for (const auto& e : *entries) {  // newest first
-      if (!e.verified()) continue;
-      metrics::WardenMetrics::set(context_.metrics.snapshot_last_size_bytes,
-                                  e.file_bytes.as_double());
-      metrics::WardenMetrics::set(context_.metrics.snapshot_last_revision,
-                                  static_cast<double>(e.info->revision));
-      context_.metrics.set_last_success("snapshot", unix_seconds(e.info->taken_at));
-      break;
+namespace {
+
+struct StartScan {
+  snapshot::CleanupResult cleaned;
+  std::variant<std::vector<snapshot::SnapshotEntry>, std::string> listed;
+};
+
+}  // namespace
+
+void SnapshotJob::start(std::function<void()> done) {
+  cleaned_up_ = true;  // the first run need not look again
+  asio::co_spawn(context_.executor, scan_at_start(std::move(done)), asio::detached);
+}
+
+// A member coroutine with its parameters by value: nothing it uses lives in a
+// caller's frame (the job itself lives as long as the daemon).
+Task<void> SnapshotJob::scan_at_start(std::function<void()> done) {
+  const std::filesystem::path dir = context_.config->snapshot.dir;
+  try {
+    auto op = offload(*context_.blocking, context_.executor, [dir] {
+      return StartScan{snapshot::remove_stale_partials(dir), snapshot::list_snapshots(dir)};
+    });
+    const StartScan found = co_await std::move(op);
+    for (std::size_t i = 0; i < found.cleaned.removed.size(); ++i) {
+      spdlog::info("snapshot removed stale partial {} ({}) left by an earlier crash",
+                   found.cleaned.removed[i].string(), to_string(found.cleaned.removed_bytes[i]));
     }
+    for (const auto& e : found.cleaned.errors) spdlog::warn("snapshot stale partial: {}", e);
+    if (const auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&found.listed)) {
+      publish_newest(*entries);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("snapshot: start-up scan of {}: {}", dir.string(), e.what());
+  }
+  if (done) done();
+}
+
+void SnapshotJob::publish_newest(const std::vector<snapshot::SnapshotEntry>& entries) {
+  for (const auto& e : entries) {  // newest first
+    if (!e.verified()) continue;
+    metrics::WardenMetrics::set(context_.metrics.snapshot_last_size_bytes,
+                                e.file_bytes.as_double());
+    metrics::WardenMetrics::set(context_.metrics.snapshot_last_revision,
+                                static_cast<double>(e.info->revision));
+    context_.metrics.set_last_success("snapshot", unix_seconds(e.info->taken_at));
+    break;
   }
 }
 

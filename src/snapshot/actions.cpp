@@ -85,8 +85,10 @@ Preflight preflight(const fs::path& dir, Bytes needed, bool cleanup) {
   }
   if (cleanup) {
     auto cleaned = remove_stale_partials(dir);
-    for (const auto& p : cleaned.removed)
-      out.notes.push_back("removed stale partial " + p.string());
+    for (std::size_t i = 0; i < cleaned.removed.size(); ++i) {
+      out.notes.push_back("removed stale partial " + cleaned.removed[i].string() + " (" +
+                          to_string(cleaned.removed_bytes[i]) + ")");
+    }
     for (const auto& e : cleaned.errors) out.notes.push_back(e);
   }
   struct statvfs vfs {};

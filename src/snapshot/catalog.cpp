@@ -94,32 +94,48 @@ std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
   return out;
 }
 
-std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> out;
+namespace {
+
+// Calls `found(path, fd, size)` for each of our partials in `dir` that no
+// writer holds, with its exclusive lock held: the partial-file protocol
+// (file_io.hpp) makes that the only safe moment to remove one.
+template <class Found>
+void for_each_stale_partial(const std::filesystem::path& dir, Found found) {
   std::error_code ec;
+  std::vector<std::filesystem::path> names;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!is_our_partial(it->path().filename().string())) continue;
-    detail::UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (is_our_partial(it->path().filename().string())) names.push_back(it->path());
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& path : names) {
+    detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) continue;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     // A writer in this or another process holds an exclusive lock on its partial.
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0) continue;
-    out.push_back(it->path());
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    found(path, Bytes{static_cast<std::uint64_t>(st.st_size)});
   }
-  std::sort(out.begin(), out.end());
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for_each_stale_partial(dir, [&](const std::filesystem::path& p, Bytes) { out.push_back(p); });
   return out;
 }
 
 CleanupResult remove_stale_partials(const std::filesystem::path& dir) {
   CleanupResult r;
-  for (const auto& p : stale_partials(dir)) {
+  for_each_stale_partial(dir, [&](const std::filesystem::path& p, Bytes size) {
     if (::unlink(p.c_str()) == 0) {
       r.removed.push_back(p);
+      r.removed_bytes.push_back(size);
     } else if (errno != ENOENT) {
       r.errors.push_back(sys_error("unlink", p, errno));
     }
-  }
+  });
   return r;
 }
 

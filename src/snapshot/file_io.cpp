@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +64,29 @@ std::optional<std::string> fsync_dir(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return sys_error("open", dir, errno);
   if (::fsync(fd.get()) != 0) return sys_error("fsync", dir, errno);
+  return std::nullopt;
+}
+
+std::optional<std::string> create_locked_partial(const std::filesystem::path& partial,
+                                                 UniqueFd& fd) {
+  fd = UniqueFd(::open(partial.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return sys_error("open", partial, errno);
+  const auto raced = [&] {
+    fd.reset();
+    return partial.string() +
+           ": removed by a stale-partial cleanup while being created; the next run retries";
+  };
+  // A cleaner that opened the new file before our lock holds its own and
+  // unlinks; one that was quicker still has unlinked it: either way the name
+  // no longer leads to our file, and writing on would be writing into nothing.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return raced();
+  struct stat ours {
+  }, named{};
+  if (::fstat(fd.get(), &ours) != 0) return sys_error("stat", partial, errno);
+  if (::stat(partial.c_str(), &named) != 0 || named.st_ino != ours.st_ino ||
+      named.st_dev != ours.st_dev) {
+    return raced();
+  }
   return std::nullopt;
 }
 

@@ -49,6 +49,16 @@ std::optional<std::string> fsync_dir(const std::filesystem::path& dir);
 std::optional<std::string> rename_noreplace(const std::filesystem::path& from,
                                             const std::filesystem::path& to);
 
+// The partial-file protocol (".<name>.partial" files, see catalog.hpp):
+//   a writer creates its partial with O_EXCL, then holds an exclusive flock
+//   on it for as long as it writes;
+//   a cleaner removes a partial only while holding that lock itself.
+// Creates `partial` (0600, O_EXCL) and takes its lock. Fails with a one-line
+// error if the file exists, or if a cleaner got to it between the create and
+// the lock (the cleaner holds the lock, or has already unlinked the file).
+std::optional<std::string> create_locked_partial(const std::filesystem::path& partial,
+                                                 UniqueFd& fd);
+
 std::string hex(std::span<const unsigned char> bytes);
 
 }  // namespace etcd_warden::snapshot::detail

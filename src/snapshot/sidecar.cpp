@@ -201,8 +201,8 @@ std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
 
   // A crash may have left the temporary file; it is ours to replace.
   ::unlink(tmp.c_str());
-  detail::UniqueFd fd(::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
-  if (!fd.valid()) return sys_error("open", tmp, errno);
+  detail::UniqueFd fd;
+  if (auto err = detail::create_locked_partial(tmp, fd)) return *err;
   const auto fail = [&](std::string err) {
     fd.reset();
     ::unlink(tmp.c_str());

@@ -210,16 +210,15 @@ std::optional<std::string> SnapshotWriter::open() {
   if (errno != ENOENT) return s.fail(sys_error("stat", final_path, errno));
 
   const auto partial = s.partial();
-  s.fd = UniqueFd(::open(partial.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
-  if (!s.fd.valid()) {
-    const int err = errno;
-    std::string msg = sys_error("open", partial, err);
-    if (err == EEXIST) msg += " (another snapshot is being written, or a crash left it)";
-    return s.fail(msg);
+  // Locked for as long as it is written: the stale-partial cleanup
+  // (catalog.hpp) of this or another process leaves a locked partial alone.
+  if (auto err = detail::create_locked_partial(partial, s.fd)) {
+    if (err->find("File exists") != std::string::npos) {
+      *err += " (another snapshot is being written, or a crash left it)";
+    }
+    return s.fail(*err);
   }
   s.partial_exists = true;
-  // The start-up cleanup (catalog.hpp) skips partials that someone holds locked.
-  ::flock(s.fd.get(), LOCK_EX | LOCK_NB);
 
   if (s.compression == config::Compression::zstd) {
     if (auto err = s.start_zstd()) return s.fail(*err);

@@ -3,14 +3,18 @@
 // a full disk, and a restore plan that really restores.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <regex>
 
+#include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/util/hex_id.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/etcd_tools.hpp"
@@ -221,6 +225,40 @@ TEST_CASE("SIGKILL during a snapshot: the partial is never listed and is gone af
   CHECK(files(dir, kSnapshotFile).size() == 1);
   CHECK(files(dir, kPartial).empty());
   CHECK(warden->log().find("removed stale partial") != std::string::npos);
+}
+
+TEST_CASE("at start a crash's partial is removed at once, one another process is writing is kept",
+          "[snapshot]") {
+  EtcdCluster cluster({.members = 1});
+  TempDir work("snap");
+  const fs::path dir = work / "snapshots";
+  fs::create_directories(dir);
+  const auto t0 = etcd_warden::sched::WallTime{std::chrono::seconds(1'700'000'000)};
+  namespace snap = etcd_warden::snapshot;
+  const fs::path crashed =
+      dir / snap::partial_file_name(snap::snapshot_file_name("m1", 5, t0, snap::Compression::zstd));
+  const fs::path live = dir / snap::partial_file_name(snap::snapshot_file_name(
+                                  "m1", 6, t0 + 1h, snap::Compression::none));
+  write_file(crashed, std::string(1 << 20, 'x'));
+  write_file(live, "being written");
+  // This process plays `etcd-warden job snapshot` at work: it holds the
+  // writer's lock on its partial, which the daemon must respect.
+  const int live_fd = ::open(live.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(live_fd >= 0);
+  REQUIRE(::flock(live_fd, LOCK_EX | LOCK_NB) == 0);
+
+  WardenOptions options;
+  // The first run is a uniform draw up to 23 h away: whatever happens now is the start-up's.
+  options.config_yaml = snapshot_yaml(cluster, 0, dir, "  every: 24h\n  jitter: 23h\n");
+  WardenProcess warden(options);
+  if (!warden.wait_ready()) FAIL(warden.log());
+  const std::string removed = "removed stale partial " + crashed.string() + " (1MiB)";
+  REQUIRE_EVENTUALLY(warden.log().find(removed) != std::string::npos, 10s);
+  INFO(warden.log());
+  CHECK(!fs::exists(crashed));
+  CHECK(warden.log().find("job=snapshot") == std::string::npos);  // not the first run's doing
+  CHECK(fs::exists(live));
+  ::close(live_fd);
 }
 
 TEST_CASE("the local member dies mid-stream: failure, no file, no partial", "[snapshot]") {

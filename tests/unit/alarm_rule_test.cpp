@@ -106,7 +106,7 @@ TEST_CASE("recovery order: followers by ID, the leader last", "[alarms][rule]") 
   CHECK(next_recovery_member(v, done) == std::nullopt);
 }
 
-TEST_CASE("recovery order: learners are never chosen; a single member is its own last",
+TEST_CASE("recovery order: learners are never chosen, a single member is its own last",
           "[alarms][rule]") {
   ClusterView v = nospace();       // leader 0x20
   v.members[1].is_learner = true;  // 0x10

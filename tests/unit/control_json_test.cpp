@@ -103,7 +103,7 @@ TEST_CASE("status JSON: member, jobs with result and age, pause and config probl
   CHECK(snapshot["age_seconds"].is_null());
 }
 
-TEST_CASE("status JSON: starting, degraded and alarm; pause until resumed has no end",
+TEST_CASE("status JSON: starting, degraded and alarm, pause until resumed has no end",
           "[control]") {
   status::StatusBoard board;
   CHECK(control::health(board) == "starting");

@@ -6,8 +6,12 @@
 // retention runs only after a success.
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "etcd_warden/jobs/job_context.hpp"
 #include "etcd_warden/sched/job_result.hpp"
+#include "etcd_warden/snapshot/catalog.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -16,11 +20,19 @@ class SnapshotJob {
   explicit SnapshotJob(JobContext& context) : context_(context) {}
   Task<sched::JobResult> run();
 
-  // Publishes the newest verified snapshot in the directory as if just taken
-  // (metrics survive a restart, so "snapshot stale" alerts stay right).
-  void publish_existing();
+  // At daemon start, on the blocking pool: removes the hidden partials a
+  // crash (SIGKILL, power loss) left, which may hold a database's size of
+  // disk, without waiting for the first run (up to its jitter away); a
+  // partial another process is writing is locked and left alone. Then
+  // publishes the newest verified snapshot as if just taken (metrics survive
+  // a restart, so "snapshot stale" alerts stay right). `done` runs on the
+  // loop afterwards (tests).
+  void start(std::function<void()> done = {});
 
  private:
+  Task<void> scan_at_start(std::function<void()> done);
+  void publish_newest(const std::vector<snapshot::SnapshotEntry>& entries);
+
   JobContext& context_;
   bool cleaned_up_ = false;  // stale partials are removed once per process
 };

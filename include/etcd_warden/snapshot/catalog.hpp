@@ -42,9 +42,11 @@ std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& d
 
 struct CleanupResult {
   std::vector<std::filesystem::path> removed;
-  std::vector<std::string> errors;  // one line each, naming the path
+  std::vector<Bytes> removed_bytes;  // the size of each, for the log
+  std::vector<std::string> errors;   // one line each, naming the path
 };
-// For start-up: removes what stale_partials finds.
+// For start-up: removes what stale_partials finds, each while holding its
+// lock, so a writer that starts meanwhile is never touched.
 CleanupResult remove_stale_partials(const std::filesystem::path& dir);
 
 }  // namespace etcd_warden::snapshot
