@@ -80,8 +80,8 @@ int cmd_check_config(const Args& args) {
   // must be readable now, not at 3 a.m.
   asio::io_context io;
   auto client = etcd::Client::create(cfg->etcd, io.get_executor());
-  if (auto* error = std::get_if<std::string>(&client)) {
-    std::cerr << args.config << ": " << *error << "\n";
+  if (!client) {
+    std::cerr << args.config << ": " << client.error() << "\n";
     return 1;
   }
   std::cout << config::render(*cfg);

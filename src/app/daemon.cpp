@@ -173,11 +173,11 @@ bool Daemon::apply(std::shared_ptr<const config::Config> next, std::string& prob
   std::shared_ptr<etcd::Client> client = runtime_.context.etcd;
   if (!(next->etcd == previous.etcd)) {
     auto made = etcd::Client::create(next->etcd, runtime_.io.get_executor());
-    if (auto* error = std::get_if<std::string>(&made)) {
-      problem = *error;
+    if (!made) {
+      problem = made.error();
       return false;
     }
-    client = std::get<std::shared_ptr<etcd::Client>>(made);
+    client = *made;
   }
   std::unique_ptr<prometheus::Exposer> exposer;
   if (next->metrics.listen != exposer_listen_) {

@@ -8,8 +8,8 @@ namespace {
 
 std::shared_ptr<etcd::Client> make_client(const config::Etcd& cfg, asio::any_io_executor executor) {
   auto made = etcd::Client::create(cfg, std::move(executor));
-  if (auto* error = std::get_if<std::string>(&made)) throw std::runtime_error(*error);
-  return std::get<std::shared_ptr<etcd::Client>>(made);
+  if (!made) throw std::runtime_error(made.error());
+  return *made;
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ int verify(const std::string& file, std::ostream& out, std::ostream& err) {
     revision = std::to_string(name->revision);
   }
   auto sidecar = snapshot::read_sidecar(snapshot::sidecar_path(file));
-  if (auto* info = std::get_if<snapshot::SnapshotInfo>(&sidecar)) {
+  if (const snapshot::SnapshotInfo* info = sidecar ? &*sidecar : nullptr) {
     revision = std::to_string(info->revision);
     if (info->sha256 != result.sha256) {
       err << "FAIL " << file << ": sha256 " << result.sha256 << " differs from its sidecar's "
@@ -58,12 +58,12 @@ int list(const config::Config& cfg, std::ostream& out, std::ostream& err) {
   int code = 0;
   for (const auto& dir : dirs) {
     auto listed = snapshot::list_snapshots(dir);
-    if (auto* error = std::get_if<std::string>(&listed)) {
-      err << *error << "\n";
+    if (!listed) {
+      err << listed.error() << "\n";
       code = 1;
       continue;
     }
-    const auto& entries = std::get<std::vector<snapshot::SnapshotEntry>>(listed);
+    const auto& entries = *listed;
     out << dir.string() << ": " << entries.size() << " snapshot(s)\n";
     if (entries.empty()) continue;
     char line[512];
@@ -126,8 +126,8 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
     in.snapshot = std::filesystem::absolute(named);
   } else {
     auto listed = snapshot::list_snapshots(cfg->snapshot.dir);
-    if (auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&listed)) {
-      for (const auto& e : *entries) {
+    if (listed) {
+      for (const auto& e : *listed) {
         if (e.verified()) {
           in.snapshot = e.path;
           break;

@@ -16,6 +16,7 @@
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/systemd/bus.hpp"
 #include "etcd_warden/util/build_info.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::control {
 
@@ -206,22 +207,21 @@ void ControlService::State::resume() {
 // pool and the reply is sent from the loop (sd-bus is not thread-safe).
 void ControlService::State::list_snapshots(sdbus::Result<std::string>&& result) {
   auto dir = daemon.snapshot_dir();
-  auto reply_on_loop =
-      [weak = weak_from_this(), result = std::move(result)](
-          std::variant<std::vector<snapshot::SnapshotEntry>, std::string> listed) mutable {
-        auto self = weak.lock();
-        if (!self || !self->connected()) return;
-        try {
-          if (auto* error = std::get_if<std::string>(&listed)) {
-            result.returnError(sdbus::Error(kErrorFailed, *error));
-          } else {
-            result.returnResults(snapshots_json(std::get<0>(listed), self->daemon.wall_now()));
-          }
-        } catch (const sdbus::Error& e) {
-          spdlog::debug("control: ListSnapshots reply not sent: {}", e.getMessage());
-        }
-        self->pump->after_send();
-      };
+  auto reply_on_loop = [weak = weak_from_this(), result = std::move(result)](
+                           util::Result<std::vector<snapshot::SnapshotEntry>> listed) mutable {
+    auto self = weak.lock();
+    if (!self || !self->connected()) return;
+    try {
+      if (!listed) {
+        result.returnError(sdbus::Error(kErrorFailed, listed.error()));
+      } else {
+        result.returnResults(snapshots_json(*listed, self->daemon.wall_now()));
+      }
+    } catch (const sdbus::Error& e) {
+      spdlog::debug("control: ListSnapshots reply not sent: {}", e.getMessage());
+    }
+    self->pump->after_send();
+  };
   asio::post(daemon.blocking_pool(), [&io = daemon.loop(), dir = std::move(dir),
                                       reply = std::move(reply_on_loop)]() mutable {
     auto listed = snapshot::list_snapshots(dir);

@@ -6,23 +6,21 @@
 #include <sstream>
 
 #include "etcd_warden/config/units.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::etcd {
 
 namespace {
 
 // Reads a whole PEM or secret file; the error names the file and the reason.
-std::variant<std::string, std::string> read_file(const std::filesystem::path& path,
-                                                 std::string_view what) {
+util::Result<std::string> read_file(const std::filesystem::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return std::variant<std::string, std::string>(
-        std::in_place_index<1>,
-        std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+    return util::fail(std::string(what) + " " + path.string() + ": " + std::strerror(errno));
   }
   std::ostringstream body;
   body << in.rdbuf();
-  return std::variant<std::string, std::string>(std::in_place_index<0>, body.str());
+  return body.str();
 }
 
 std::string trim_newlines(std::string s) {
@@ -57,27 +55,25 @@ std::string describe_failure(std::string_view what, const grpc::Status& status,
   return out;
 }
 
-std::variant<std::shared_ptr<Client>, std::string> Client::create(const config::Etcd& cfg,
-                                                                  asio::any_io_executor executor) {
-  using Out = std::variant<std::shared_ptr<Client>, std::string>;
-  if (cfg.endpoints.empty())
-    return Out(std::in_place_index<1>, "etcd.endpoints: no endpoint configured");
+util::Result<std::shared_ptr<Client>> Client::create(const config::Etcd& cfg,
+                                                     asio::any_io_executor executor) {
+  if (cfg.endpoints.empty()) return util::fail("etcd.endpoints: no endpoint configured");
   std::shared_ptr<Client> client(new Client(cfg, std::move(executor)));
 
   grpc::SslCredentialsOptions ssl;
   if (cfg.tls) {
     if (!cfg.tls->ca.empty()) {
       auto ca = read_file(cfg.tls->ca, "etcd.tls.ca");
-      if (ca.index() == 1) return Out(std::in_place_index<1>, std::get<1>(ca));
-      ssl.pem_root_certs = std::get<0>(ca);
+      if (!ca) return util::fail(ca.error());
+      ssl.pem_root_certs = *ca;
     }
     if (!cfg.tls->cert.empty()) {
       auto cert = read_file(cfg.tls->cert, "etcd.tls.cert");
-      if (cert.index() == 1) return Out(std::in_place_index<1>, std::get<1>(cert));
+      if (!cert) return util::fail(cert.error());
       auto key = read_file(cfg.tls->key, "etcd.tls.key");
-      if (key.index() == 1) return Out(std::in_place_index<1>, std::get<1>(key));
-      ssl.pem_cert_chain = std::get<0>(cert);
-      ssl.pem_private_key = std::get<0>(key);
+      if (!key) return util::fail(key.error());
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
     }
     if (!cfg.tls->server_name.empty())
       client->channel_args_.SetSslTargetNameOverride(cfg.tls->server_name);
@@ -86,8 +82,8 @@ std::variant<std::shared_ptr<Client>, std::string> Client::create(const config::
 
   if (cfg.auth) {
     auto password = read_file(cfg.auth->password_file, "etcd.auth.password_file");
-    if (password.index() == 1) return Out(std::in_place_index<1>, std::get<1>(password));
-    client->password_ = trim_newlines(std::get<0>(password));
+    if (!password) return util::fail(password.error());
+    client->password_ = trim_newlines(*password);
   }
 
   // Reconnect quickly once a member is back (gRPC's default backoff grows to
@@ -107,15 +103,15 @@ std::variant<std::shared_ptr<Client>, std::string> Client::create(const config::
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   for (const auto& url : cfg.endpoints) {
     auto found = client->stubs_for(url);
-    if (auto* error = std::get_if<std::string>(&found)) return Out(std::in_place_index<1>, *error);
+    if (!found) return util::fail(found.error());
   }
-  return Out(std::in_place_index<0>, std::move(client));
+  return client;
 }
 
-std::variant<Stubs*, std::string> Client::stubs_for(const std::string& url) {
+util::Result<Stubs*> Client::stubs_for(const std::string& url) {
   if (auto it = stubs_.find(url); it != stubs_.end()) return it->second.get();
   auto endpoint = util::parse_endpoint(url);
-  if (!endpoint) return "bad endpoint '" + url + "' (expected http(s)://host:port)";
+  if (!endpoint) return util::fail("bad endpoint '" + url + "' (expected http(s)://host:port)");
   auto credentials = endpoint->tls() ? tls_credentials_ : grpc::InsecureChannelCredentials();
   auto stubs = std::make_unique<Stubs>();
   stubs->url = url;
@@ -144,10 +140,10 @@ bool Client::is_token_error(const grpc::Status& status) {
 Task<Result<std::string>> Client::token(std::string url) {
   if (!token_.empty()) co_return token_;
   auto found = stubs_for(url);
-  if (auto* error = std::get_if<std::string>(&found)) {
-    co_return Error{grpc::StatusCode::INVALID_ARGUMENT, url, *error};
+  if (!found) {
+    co_return Error{grpc::StatusCode::INVALID_ARGUMENT, url, found.error()};
   }
-  Stubs& stubs = *std::get<Stubs*>(found);
+  Stubs& stubs = **found;
   auto context = std::make_shared<grpc::ClientContext>();
   auto request = std::make_shared<pb::AuthenticateRequest>();
   auto response = std::make_shared<pb::AuthenticateResponse>();

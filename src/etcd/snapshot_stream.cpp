@@ -144,11 +144,11 @@ Task<SnapshotStreamResult> stream_snapshot(Client& client, std::string url,
                                            SnapshotSink sink) {
   SnapshotStreamResult out;
   auto found = client.stubs_for(url);
-  if (auto* error = std::get_if<std::string>(&found)) {
-    out.error = Error{grpc::StatusCode::INVALID_ARGUMENT, url, *error};
+  if (!found) {
+    out.error = Error{grpc::StatusCode::INVALID_ARGUMENT, url, found.error()};
     co_return out;
   }
-  Stubs& stubs = *std::get<Stubs*>(found);
+  Stubs& stubs = **found;
   // The auth token, as for unary calls: a cheap authenticated call first.
   std::string token;
   if (client.has_auth()) {

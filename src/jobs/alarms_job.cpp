@@ -38,10 +38,10 @@ Task<JobResult> AlarmsJob::run() {
   std::uint64_t self = 0;
   auto probe = probe_cluster(etcd, &self);
   auto seen = co_await std::move(probe);
-  if (auto* error = std::get_if<std::string>(&seen)) {
-    co_return JobResult::skipped("cannot read the alarms: " + *error);
+  if (!seen) {
+    co_return JobResult::skipped("cannot read the alarms: " + seen.error());
   }
-  const ClusterView& view = std::get<ClusterView>(seen);
+  const ClusterView& view = *seen;
   publish_alarms(context_.metrics, view);
   if (const MemberView* me = view.find(self);
       me != nullptr && !me->is_learner && !view.has_alarm(AlarmKind::nospace)) {
@@ -102,10 +102,10 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
 
   auto first_probe = probe_cluster(etcd);
   auto first = co_await std::move(first_probe);
-  if (auto* error = std::get_if<std::string>(&first)) {
-    co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + *error);
+  if (!first) {
+    co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + first.error());
   }
-  const ClusterView& start = std::get<ClusterView>(first);
+  const ClusterView& start = *first;
   if (marker.value()) {
     const DefragMarker& m = *marker.value();
     const MemberView* member = start.find(m.member_id);
@@ -156,10 +156,10 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     if (etcd->cancelled()) co_return JobResult::failure("NOSPACE recovery stopped: shutting down");
     auto probe = probe_cluster(etcd);
     auto seen = co_await std::move(probe);
-    if (auto* error = std::get_if<std::string>(&seen)) {
-      co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + *error);
+    if (!seen) {
+      co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + seen.error());
     }
-    const ClusterView& view = std::get<ClusterView>(seen);
+    const ClusterView& view = *seen;
     if (choose_nospace_actor(view) != self) {
       co_return JobResult::skipped(
           "NOSPACE recovery handed over: this warden is no longer the "
@@ -190,7 +190,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     if (m.id == self) {
       where = config->etcd.data_dir.string();
       auto measured = free_disk(config->etcd.data_dir);
-      if (auto* b = std::get_if<Bytes>(&measured)) free = *b;
+      if (measured) free = *measured;
     } else {
       where = label(m) + "'s data dir, as its warden last reported";
       auto read = read_disk_report(etcd, keys, m.id);
@@ -222,10 +222,10 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
   // the alarm again after a few writes.
   auto final_probe = probe_cluster(etcd);
   auto last = co_await std::move(final_probe);
-  if (auto* error = std::get_if<std::string>(&last)) {
-    co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + *error);
+  if (!last) {
+    co_return JobResult::failure("NOSPACE recovery cannot see the cluster: " + last.error());
   }
-  const ClusterView& after = std::get<ClusterView>(last);
+  const ClusterView& after = *last;
   const Verdict headroom = disarm_headroom(after, rules.quota);
   if (!headroom.ok) co_return JobResult::failure("NOSPACE not disarmed: " + headroom.reason);
   for (const auto& alarm : after.alarms) {

@@ -12,6 +12,7 @@
 
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/coord/lease_lock.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -19,8 +20,8 @@ namespace {
 
 using sched::JobResult;
 
-std::optional<Bytes> measured(const std::variant<Bytes, std::string>& free) {
-  if (const auto* b = std::get_if<Bytes>(&free)) return *b;
+std::optional<Bytes> measured(const util::Result<Bytes>& free) {
+  if (free) return *free;
   return std::nullopt;
 }
 
@@ -71,8 +72,7 @@ bool DefragJob::in_window(const config::DefragJob& cfg) const {
   return window->contains(std::chrono::minutes(local.tm_hour * 60 + local.tm_min));
 }
 
-LocalFacts DefragJob::facts(const config::Config& cfg,
-                            const std::variant<Bytes, std::string>& free) const {
+LocalFacts DefragJob::facts(const config::Config& cfg, const util::Result<Bytes>& free) const {
   LocalFacts f;
   f.free_disk = measured(free);
   f.in_window = in_window(cfg.defrag);
@@ -99,10 +99,10 @@ Task<JobResult> DefragJob::run() {
   std::uint64_t self = 0;
   auto probe = probe_cluster(etcd, &self);
   auto seen = co_await std::move(probe);
-  if (auto* error = std::get_if<std::string>(&seen)) {
-    co_return JobResult::skipped("cannot see the cluster: " + *error);
+  if (!seen) {
+    co_return JobResult::skipped("cannot see the cluster: " + seen.error());
   }
-  const ClusterView& view = std::get<ClusterView>(seen);
+  const ClusterView& view = *seen;
   if (self == 0) co_return JobResult::skipped("the local member does not answer Status");
   const MemberView* me = view.find(self);
   if (me != nullptr && !me->is_learner) {  // a learner refuses every write
@@ -138,9 +138,8 @@ Task<JobResult> DefragJob::run() {
   if (verdict.kind == DefragVerdict::Kind::skip) {
     if (verdict.reason.starts_with("not needed")) leader_waiting_since_.reset();
     std::string reason = verdict.reason;
-    if (const auto* error = std::get_if<std::string>(&free);
-        error && reason.find("free disk space") != std::string::npos) {
-      reason += ": " + *error;
+    if (!free && reason.find("free disk space") != std::string::npos) {
+      reason += ": " + free.error();
     }
     co_return JobResult::skipped(reason);
   }
@@ -191,10 +190,10 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
 
   auto probe = probe_cluster(etcd);
   auto seen = co_await std::move(probe);
-  if (auto* error = std::get_if<std::string>(&seen)) {
-    co_return JobResult::skipped("cannot see the cluster: " + *error);
+  if (!seen) {
+    co_return JobResult::skipped("cannot see the cluster: " + seen.error());
   }
-  ClusterView view = std::get<ClusterView>(seen);
+  ClusterView view = *seen;
 
   if (marker.value()) {
     const DefragMarker& m = *marker.value();

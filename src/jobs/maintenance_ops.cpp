@@ -15,6 +15,7 @@
 #include "etcd_warden/coord/lease_lock.hpp"
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -58,9 +59,8 @@ Task<void> pause_for(asio::any_io_executor executor, config::Duration d) {
   co_await std::move(wait);
 }
 
-Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
-                                                           std::uint64_t* self) {
-  using Out = std::variant<ClusterView, std::string>;
+Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
+                                              std::uint64_t* self) {
   if (self != nullptr) {
     *self = 0;
     auto local_op = etcd->status();
@@ -69,7 +69,7 @@ Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd:
   }
   auto list_op = etcd->member_list();
   auto list = co_await std::move(list_op);
-  if (!list) co_return Out(std::in_place_index<1>, list.error().to_string());
+  if (!list) co_return util::fail(list.error().to_string());
 
   ClusterView view;
   for (const auto& m : list->members()) {
@@ -102,18 +102,18 @@ Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd:
 
   auto alarms_op = etcd->alarms();
   auto alarms = co_await std::move(alarms_op);
-  if (!alarms) co_return Out(std::in_place_index<1>, alarms.error().to_string());
+  if (!alarms) co_return util::fail(alarms.error().to_string());
   for (const auto& a : alarms->alarms()) {
     if (a.alarm() == pb::NOSPACE) view.alarms.push_back({a.memberid(), AlarmKind::nospace});
     if (a.alarm() == pb::CORRUPT) view.alarms.push_back({a.memberid(), AlarmKind::corrupt});
   }
-  co_return Out(std::in_place_index<0>, std::move(view));
+  co_return view;
 }
 
-std::variant<Bytes, std::string> free_disk(const std::filesystem::path& dir) {
+util::Result<Bytes> free_disk(const std::filesystem::path& dir) {
   struct statvfs fs {};
   if (::statvfs(dir.c_str(), &fs) != 0) {
-    return "cannot measure free space of " + dir.string() + ": " + std::strerror(errno);
+    return util::fail("cannot measure free space of " + dir.string() + ": " + std::strerror(errno));
   }
   return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
 }
@@ -171,11 +171,11 @@ Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, std::s
   auto config = context.config;
   auto etcd = context.etcd;
   auto free = free_disk(config->etcd.data_dir);
-  if (auto* error = std::get_if<std::string>(&free)) {
-    spdlog::debug("disk report not published: {}", *error);
+  if (!free) {
+    spdlog::debug("disk report not published: {}", free.error());
     co_return;
   }
-  const DiskReport report{std::get<Bytes>(free), unix_seconds(context.clock.wall_now()), client_url,
+  const DiskReport report{*free, unix_seconds(context.clock.wall_now()), client_url,
                           config->etcd.data_dir.string()};
   pb::PutRequest put;
   put.set_key(CoordKeys(config->coordination.prefix).disk(self));
@@ -326,7 +326,8 @@ Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t m
   while (!etcd->cancelled()) {
     auto probe = probe_cluster(etcd);
     auto seen = co_await std::move(probe);
-    if (auto* view = std::get_if<ClusterView>(&seen)) {
+    if (seen) {
+      const ClusterView* view = &*seen;
       const MemberView* m = view->find(member);
       if (m == nullptr) {
         last = "member " + hex_id(member) + " left the member list";
@@ -341,7 +342,7 @@ Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t m
         last = label(*m) + " is " + std::to_string(lag) + " raft entries behind";
       }
     } else {
-      last = std::get<std::string>(seen);
+      last = seen.error();
     }
     if (std::chrono::steady_clock::now() >= give_up) break;
     auto nap = pause_for(etcd->executor(), kPoll);

@@ -9,6 +9,7 @@
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/util/offload.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -36,7 +37,7 @@ namespace {
 
 struct StartScan {
   snapshot::CleanupResult cleaned;
-  std::variant<std::vector<snapshot::SnapshotEntry>, std::string> listed;
+  util::Result<std::vector<snapshot::SnapshotEntry>> listed;
 };
 
 }  // namespace
@@ -60,9 +61,7 @@ Task<void> SnapshotJob::scan_at_start(std::function<void()> done) {
                    found.cleaned.removed[i].string(), to_string(found.cleaned.removed_bytes[i]));
     }
     for (const auto& e : found.cleaned.errors) spdlog::warn("snapshot stale partial: {}", e);
-    if (const auto* entries = std::get_if<std::vector<snapshot::SnapshotEntry>>(&found.listed)) {
-      publish_newest(*entries);
-    }
+    if (found.listed) publish_newest(*found.listed);
   } catch (const std::exception& e) {
     spdlog::warn("snapshot: start-up scan of {}: {}", dir.string(), e.what());
   }

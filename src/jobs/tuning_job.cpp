@@ -9,6 +9,7 @@
 #include "etcd_warden/net/prom_text.hpp"
 #include "etcd_warden/status/status_board.hpp"
 #include "etcd_warden/util/offload.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -46,13 +47,12 @@ std::string first_problem(const tuning::Advice& a) {
 }
 
 // One GET of etcd's /metrics, read into the figures the rule uses, or why not.
-Task<std::variant<tuning::EtcdScrape, std::string>> scrape_etcd(std::string url,
-                                                                const config::Etcd& etcd) {
+Task<util::Result<tuning::EtcdScrape>> scrape_etcd(std::string url, const config::Etcd& etcd) {
   auto get = net::http_get(url, etcd.request_timeout, etcd.tls);
   auto response = co_await std::move(get);
   if (!response.ok()) {
-    co_return response.error.empty() ? url + ": HTTP " + std::to_string(response.status)
-                                     : response.error;
+    co_return util::fail(response.error.empty() ? url + ": HTTP " + std::to_string(response.status)
+                                                : response.error);
   }
   co_return tuning::read_etcd_scrape(net::parse_prometheus_text(response.body));
 }
@@ -84,7 +84,7 @@ Task<sched::JobResult> TuningJob::run() {
   if (!report.metrics_url.empty() && !previous_scrape_) {
     auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
     auto scraped = co_await std::move(scrape);
-    if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) first = *figures;
+    if (scraped) first = *scraped;
   }
 
   if (cfg.tuning.probe) {
@@ -101,8 +101,8 @@ Task<sched::JobResult> TuningJob::run() {
   if (!report.metrics_url.empty()) {
     auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
     auto scraped = co_await std::move(scrape);
-    if (auto* figures = std::get_if<tuning::EtcdScrape>(&scraped)) {
-      const auto now = *figures;
+    if (scraped) {
+      const auto now = *scraped;
       const auto& before = previous_scrape_ ? previous_scrape_ : first;
       // The probe's exact figures help place etcd's WAL fsync p99 in its bucket.
       std::optional<tuning::ExactFigures> probe;
@@ -122,7 +122,7 @@ Task<sched::JobResult> TuningJob::run() {
       previous_scrape_ = now;
       previous_scrape_at_ = wall;
     } else {
-      report.metrics_error = std::get<std::string>(scraped);
+      report.metrics_error = scraped.error();
     }
   }
 

@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 #include <variant>
 
+#include "etcd_warden/util/result.hpp"
 #include "etcd_warden/util/url.hpp"
 
 namespace etcd_warden::net {
@@ -33,19 +34,18 @@ std::optional<Url> split_url(std::string_view text) {
 
 // The TLS side of one request, from etcd.tls: the files are read on each
 // call (a few KiB), so renewed certificates are picked up without a reload.
-std::variant<std::shared_ptr<ssl::context>, std::string> tls_context(
-    const std::optional<config::Tls>& tls) {
+util::Result<std::shared_ptr<ssl::context>> tls_context(const std::optional<config::Tls>& tls) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   boost::system::error_code ec;
   auto failed = [&](const char* key, const std::filesystem::path& file) {
-    return std::string(key) + " " + file.string() + ": " + ec.message();
+    return util::fail(std::string(key) + " " + file.string() + ": " + ec.message());
   };
   if (tls && !tls->ca.empty()) {
     context->load_verify_file(tls->ca.string(), ec);
     if (ec) return failed("etcd.tls.ca", tls->ca);
   } else {
     context->set_default_verify_paths(ec);
-    if (ec) return std::string("the system's CA roots: ") + ec.message();
+    if (ec) return util::fail("the system's CA roots: " + ec.message());
   }
   if (tls && !tls->cert.empty()) {
     context->use_certificate_chain_file(tls->cert.string(), ec);
@@ -54,7 +54,7 @@ std::variant<std::shared_ptr<ssl::context>, std::string> tls_context(
     if (ec) return failed("etcd.tls.key", tls->key);
   }
   context->set_verify_mode(ssl::verify_peer, ec);
-  if (ec) return std::string("TLS setup: ") + ec.message();
+  if (ec) return util::fail("TLS setup: " + ec.message());
   return context;
 }
 
@@ -97,11 +97,11 @@ Task<HttpResponse> http_get(std::string url, config::Duration timeout,
   std::shared_ptr<ssl::context> context;
   if (parts->https) {
     auto made = tls_context(tls);
-    if (auto* error = std::get_if<std::string>(&made)) {
-      out.error = url + ": " + *error;
+    if (!made) {
+      out.error = url + ": " + made.error();
       co_return out;
     }
-    context = std::get<std::shared_ptr<ssl::context>>(made);
+    context = *made;
   }
 
   auto executor = co_await asio::this_coro::executor;

@@ -140,12 +140,12 @@ RetentionOutcome apply_retention(const fs::path& dir, const RetentionPolicy& pol
                                  sched::WallTime now) {
   RetentionOutcome out;
   auto listed = list_snapshots(dir);
-  if (auto* error = std::get_if<std::string>(&listed)) {
+  if (!listed) {
     // An unreadable directory deletes nothing: half a list must not look like old snapshots.
-    out.errors.push_back(*error);
+    out.errors.push_back(listed.error());
     return out;
   }
-  const auto& entries = std::get<std::vector<SnapshotEntry>>(listed);
+  const auto& entries = *listed;
   std::vector<RetentionCandidate> candidates;
   for (const auto& e : entries) {
     candidates.push_back({e.path.filename().string(), e.name.taken, e.verified()});

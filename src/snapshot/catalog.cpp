@@ -1,4 +1,5 @@
 #include "etcd_warden/snapshot/catalog.hpp"
+#include "etcd_warden/util/result.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -41,11 +42,11 @@ void check_sidecar(SnapshotEntry& e) {
     return;
   }
   auto read = read_sidecar(side);
-  if (auto* err = std::get_if<std::string>(&read)) {
-    e.problem = *err;
+  if (!read) {
+    e.problem = read.error();
     return;
   }
-  e.info = std::get<SnapshotInfo>(std::move(read));
+  e.info = *std::move(read);
   const std::string file = e.path.filename().string();
   if (e.info->file != file) {
     e.problem = side.string() + ": describes " + e.info->file + ", not " + file;
@@ -60,13 +61,12 @@ void check_sidecar(SnapshotEntry& e) {
 
 }  // namespace
 
-std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
-    const std::filesystem::path& dir) {
+util::Result<std::vector<SnapshotEntry>> list_snapshots(const std::filesystem::path& dir) {
   std::vector<SnapshotEntry> out;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   if (ec == std::errc::no_such_file_or_directory) return out;
-  if (ec) return "list " + dir.string() + ": " + ec.message();
+  if (ec) return util::fail("list " + dir.string() + ": " + ec.message());
   for (const std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
     if (ec) break;
     const auto name = parse_snapshot_file_name(it->path().filename().string());
@@ -74,7 +74,7 @@ std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0) {
       if (errno == ENOENT) continue;  // removed while we looked
-      return sys_error("stat", it->path(), errno);
+      return util::fail(sys_error("stat", it->path(), errno));
     }
     if (!S_ISREG(st.st_mode)) continue;  // symlinks and the like are not ours
     SnapshotEntry e;
@@ -85,7 +85,7 @@ std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
     check_sidecar(e);
     out.push_back(std::move(e));
   }
-  if (ec) return "list " + dir.string() + ": " + ec.message();
+  if (ec) return util::fail("list " + dir.string() + ": " + ec.message());
   std::sort(out.begin(), out.end(), [](const SnapshotEntry& a, const SnapshotEntry& b) {
     if (a.name.taken != b.name.taken) return a.name.taken > b.name.taken;
     if (a.name.revision != b.name.revision) return a.name.revision > b.name.revision;

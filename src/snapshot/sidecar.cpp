@@ -10,6 +10,7 @@
 
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/util/hex_id.hpp"
+#include "etcd_warden/util/result.hpp"
 #include "file_io.hpp"
 
 namespace etcd_warden::snapshot {
@@ -167,14 +168,14 @@ std::string to_json(const SnapshotInfo& info) {
   return j.dump(2) + "\n";
 }
 
-std::variant<SnapshotInfo, std::string> parse_sidecar(std::string_view text) {
+util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
   json j;
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    return std::string("not valid JSON: ") + e.what();
+    return util::fail(std::string("not valid JSON: ") + e.what());
   }
-  if (!j.is_object()) return std::string("not a JSON object");
+  if (!j.is_object()) return util::fail(std::string("not a JSON object"));
   Reader r(j);
   SnapshotInfo info;
   info.file = r.str("file");
@@ -189,7 +190,7 @@ std::variant<SnapshotInfo, std::string> parse_sidecar(std::string_view text) {
   info.sha256 = r.str("sha256");
   info.compression = r.compression("compression");
   info.duration = std::chrono::duration<double>(r.seconds("duration_seconds"));
-  if (!r.error().empty()) return r.error();
+  if (!r.error().empty()) return util::fail(r.error());
   return info;
 }
 
@@ -220,26 +221,26 @@ std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
   return detail::fsync_dir(dir);
 }
 
-std::variant<SnapshotInfo, std::string> read_sidecar(const std::filesystem::path& sidecar) {
+util::Result<SnapshotInfo> read_sidecar(const std::filesystem::path& sidecar) {
   detail::UniqueFd fd(::open(sidecar.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return sys_error("open", sidecar, errno);
+  if (!fd.valid()) return util::fail(sys_error("open", sidecar, errno));
   std::string text;
   char buf[4096];
   while (true) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sys_error("read", sidecar, errno);
+      return util::fail(sys_error("read", sidecar, errno));
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > kMaxSidecarBytes) {
-      return sidecar.string() + ": larger than " + std::to_string(kMaxSidecarBytes) +
-             " bytes, not a sidecar";
+      return util::fail(sidecar.string() + ": larger than " + std::to_string(kMaxSidecarBytes) +
+                        " bytes, not a sidecar");
     }
   }
   auto parsed = parse_sidecar(text);
-  if (auto* err = std::get_if<std::string>(&parsed)) return sidecar.string() + ": " + *err;
+  if (!parsed) return util::fail(sidecar.string() + ": " + parsed.error());
   return parsed;
 }
 

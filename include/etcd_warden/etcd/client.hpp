@@ -19,6 +19,7 @@
 #include "etcd_warden/config/config.hpp"
 #include "etcd_warden/etcd/await_grpc.hpp"
 #include "etcd_warden/etcd/result.hpp"
+#include "etcd_warden/util/result.hpp"
 #include "etcd_warden/util/url.hpp"
 
 namespace etcd_warden::etcd {
@@ -47,8 +48,8 @@ class Client : public std::enable_shared_from_this<Client> {
  public:
   // Reads the TLS files and the password file now, so a bad path is reported
   // at start-up (and by check-config's caller) naming the file.
-  static std::variant<std::shared_ptr<Client>, std::string> create(const config::Etcd& cfg,
-                                                                   asio::any_io_executor executor);
+  static util::Result<std::shared_ptr<Client>> create(const config::Etcd& cfg,
+                                                      asio::any_io_executor executor);
 
   const std::string& local_url() const { return cfg_.endpoints.front(); }
   const std::vector<std::string>& endpoints() const { return cfg_.endpoints; }
@@ -105,7 +106,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::size_t in_flight() const { return in_flight_.size(); }
 
   // The channel (and stubs) for a URL, made on first use. Error text on a bad URL.
-  std::variant<Stubs*, std::string> stubs_for(const std::string& url);
+  util::Result<Stubs*> stubs_for(const std::string& url);
   asio::any_io_executor executor() const { return executor_; }
 
  private:
@@ -139,10 +140,8 @@ template <class Resp, class Req, class Method>
 Task<Result<Resp>> Client::unary(std::string url, std::string_view what, Req request,
                                  config::Duration timeout, Method method) {
   auto found = stubs_for(url);
-  if (auto* error = std::get_if<std::string>(&found)) {
-    co_return Error{grpc::StatusCode::INVALID_ARGUMENT, url, *error};
-  }
-  Stubs& stubs = *std::get<Stubs*>(found);
+  if (!found) co_return Error{grpc::StatusCode::INVALID_ARGUMENT, url, found.error()};
+  Stubs& stubs = **found;
 
   std::string auth_token;
   if (cfg_.auth) {

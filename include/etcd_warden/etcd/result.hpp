@@ -4,9 +4,9 @@
 
 #include <grpcpp/support/status.h>
 
-#include <optional>
 #include <string>
-#include <utility>
+
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::etcd {
 
@@ -24,22 +24,6 @@ struct Error {
 };
 
 template <class T>
-class Result {
- public:
-  Result(T value) : value_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-
-  bool ok() const { return value_.has_value(); }
-  explicit operator bool() const { return ok(); }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  const Error& error() const { return error_; }
-
- private:
-  std::optional<T> value_;
-  Error error_;
-};
+using Result = util::Result<T, Error>;
 
 }  // namespace etcd_warden::etcd

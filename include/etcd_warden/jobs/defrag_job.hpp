@@ -7,6 +7,7 @@
 #include "etcd_warden/jobs/job_context.hpp"
 #include "etcd_warden/jobs/maintenance_ops.hpp"
 #include "etcd_warden/sched/job_result.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::coord {
 class LeaseLock;
@@ -30,7 +31,7 @@ class DefragJob {
                                                                const ClusterView& view) const;
   bool in_window(const config::DefragJob& cfg) const;
   DefragPolicy policy(const config::Config& cfg) const;
-  LocalFacts facts(const config::Config& cfg, const std::variant<Bytes, std::string>& free) const;
+  LocalFacts facts(const config::Config& cfg, const util::Result<Bytes>& free) const;
 
   JobContext& context_;
   DiskReporter reporter_;

@@ -14,18 +14,19 @@
 #include "etcd_warden/jobs/defrag_rule.hpp"
 #include "etcd_warden/jobs/job_context.hpp"
 #include "etcd_warden/jobs/member_view.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
 // MemberList, Status of every member (each at its first client URL) and the
 // alarm list. The error string when even the member list is unavailable.
 // `self` receives the local member's ID (0 if the local member did not answer).
-Task<std::variant<ClusterView, std::string>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
-                                                           std::uint64_t* self = nullptr);
+Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
+                                              std::uint64_t* self = nullptr);
 
 // Free bytes for an unprivileged writer on the filesystem holding `dir`; the
 // error text names the directory and the reason.
-std::variant<Bytes, std::string> free_disk(const std::filesystem::path& dir);
+util::Result<Bytes> free_disk(const std::filesystem::path& dir);
 
 // etcd_disk_defrag_inflight from the local member's /metrics (etcd 3.4.23+,
 // 3.5); nullopt when there is no metrics_url or etcd does not export it.

@@ -13,6 +13,7 @@
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/util/bytes.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::snapshot {
 
@@ -33,8 +34,7 @@ struct SnapshotEntry {
 
 // Newest first (time taken, then revision). A missing directory is an empty
 // list; an unreadable one is an error (so retention never acts on half a list).
-std::variant<std::vector<SnapshotEntry>, std::string> list_snapshots(
-    const std::filesystem::path& dir);
+util::Result<std::vector<SnapshotEntry>> list_snapshots(const std::filesystem::path& dir);
 
 // ".<snapshot or sidecar name>.partial" files that no running writer holds
 // (writers keep an flock on theirs). Best effort: an unreadable dir gives none.

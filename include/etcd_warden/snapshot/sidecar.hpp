@@ -24,6 +24,7 @@
 #include "etcd_warden/config/config.hpp"
 #include "etcd_warden/sched/clock.hpp"
 #include "etcd_warden/util/bytes.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::snapshot {
 
@@ -45,14 +46,14 @@ struct SnapshotInfo {
 };
 
 std::string to_json(const SnapshotInfo& info);  // pretty-printed, ends with '\n'
-std::variant<SnapshotInfo, std::string> parse_sidecar(std::string_view json);
+util::Result<SnapshotInfo> parse_sidecar(std::string_view json);
 
 // Writes `sidecar` (usually sidecar_path(snapshot), naming.hpp) atomically:
 // ".<name>.partial" with mode 0600, fsync, rename over any old sidecar, fsync dir.
 std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
                                          const SnapshotInfo& info);
 // Errors name the path: "/x/y.db.json: key 'sha256': missing".
-std::variant<SnapshotInfo, std::string> read_sidecar(const std::filesystem::path& sidecar);
+util::Result<SnapshotInfo> read_sidecar(const std::filesystem::path& sidecar);
 
 // "2026-11-23T12:01:02Z"; parsing also accepts fractional seconds.
 std::string format_rfc3339(sched::WallTime t);
