@@ -10,6 +10,8 @@
 #include "etcd_warden/control/control_service.hpp"
 #include "etcd_warden/systemd/logging.hpp"
 #include "etcd_warden/util/build_info.hpp"
+#include "etcd_warden/util/offload.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::app {
 
@@ -146,39 +148,74 @@ void Daemon::refresh_status() {
 }
 
 void Daemon::reload() {
-  notifier_.reloading();
-  spdlog::info("reload requested config={}", config_path_.string());
-  auto loaded = config::load_file(config_path_);
-  std::string problem;
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) spdlog::error("{}", e.to_string());
-    problem = loaded.errors.front().to_string();
-    if (loaded.errors.size() > 1)
-      problem += " (+" + std::to_string(loaded.errors.size() - 1) + " more)";
-  } else {
-    apply(std::make_shared<const config::Config>(std::move(*loaded.config)), problem);
+  // A SIGHUP during a reload is not lost: one more reload follows, so the
+  // file read last is the one in force.
+  if (reloading_) {
+    reload_again_ = true;
+    return;
   }
-  if (problem.empty()) {
-    spdlog::info("reload done");
-  } else {
-    spdlog::error("reload failed, keeping the previous configuration: {}", problem);
-  }
-  runtime_.board.config_problem = problem;
-  refresh_status();
-  notifier_.ready();
+  reloading_ = true;
+  asio::co_spawn(runtime_.io, reload_until_settled(), [this](const std::exception_ptr& e) {
+    reloading_ = false;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("reload failed, keeping the previous configuration: {}", x.what());
+    }
+    notifier_.ready();
+  });
 }
 
-bool Daemon::apply(std::shared_ptr<const config::Config> next, std::string& problem) {
-  const auto& previous = *runtime_.context.config;
-  std::shared_ptr<etcd::Client> client = runtime_.context.etcd;
-  if (!(next->etcd == previous.etcd)) {
-    auto made = etcd::Client::create(next->etcd, runtime_.io.get_executor());
-    if (!made) {
-      problem = made.error();
-      return false;
+// Everything that may block (reading the file and the TLS files it names,
+// connecting to D-Bus, whose calls wait up to 25 s on a hung bus) runs on the
+// blocking pool; the loop goes on running jobs and pinging the watchdog.
+Task<void> Daemon::reload_until_settled() {
+  do {
+    reload_again_ = false;
+    notifier_.reloading();
+    spdlog::info("reload requested config={}", config_path_.string());
+    auto read = offload(runtime_.blocking, runtime_.io.get_executor(),
+                        [path = config_path_] { return config::load_file(path); });
+    auto loaded = co_await std::move(read);
+    if (stopping_) co_return;
+    std::string problem;
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) spdlog::error("{}", e.to_string());
+      problem = loaded.errors.front().to_string();
+      if (loaded.errors.size() > 1)
+        problem += " (+" + std::to_string(loaded.errors.size() - 1) + " more)";
+    } else {
+      auto applying = apply(std::make_shared<const config::Config>(std::move(*loaded.config)));
+      const util::Status applied = co_await std::move(applying);
+      if (stopping_) co_return;
+      if (!applied) problem = applied.error();
     }
-    client = *made;
+    if (problem.empty()) {
+      spdlog::info("reload done");
+    } else {
+      spdlog::error("reload failed, keeping the previous configuration: {}", problem);
+    }
+    runtime_.board.config_problem = problem;
+    refresh_status();
+    notifier_.ready();
+  } while (reload_again_ && !stopping_);
+}
+
+Task<util::Status> Daemon::apply(std::shared_ptr<const config::Config> next) {
+  const auto previous = runtime_.context.config;
+  const auto loop = runtime_.io.get_executor();
+  std::shared_ptr<etcd::Client> client = runtime_.context.etcd;
+  if (!(next->etcd == previous->etcd)) {
+    // Creating a client reads its TLS and password files.
+    auto create = offload(runtime_.blocking, loop, [next, loop] {
+      return etcd::Client::create(next->etcd, loop);
+    });
+    auto made = co_await std::move(create);
+    if (!made) co_return util::fail(made.error());
+    client = *std::move(made);
   }
+  if (stopping_) co_return util::fail("stopping");
   std::unique_ptr<prometheus::Exposer> exposer;
   if (next->metrics.listen != exposer_listen_) {
     exposer_
@@ -186,27 +223,34 @@ bool Daemon::apply(std::shared_ptr<const config::Config> next, std::string& prob
     if (!next->metrics.listen.empty()) {
       auto exposed = metrics::expose(next->metrics.listen, runtime_.metrics.registry());
       if (!exposed.exposer) {
-        problem = exposed.error;
         // Put the old endpoint back so the warden stays observable.
         auto back = metrics::expose(exposer_listen_, runtime_.metrics.registry());
         exposer_ = std::move(back.exposer);
-        return false;
+        co_return util::fail(exposed.error);
       }
       exposer_ = std::move(exposed.exposer);
     }
     exposer_listen_ = next->metrics.listen;
   }
-  const bool control_changed = !(next->control == previous.control);
+  const bool control_changed = !(next->control == previous->control);
   runtime_.context.etcd = std::move(client);
   runtime_.context.config = next;
-  // A changed bus, or one that was missing or lost: (re)connect on reload.
-  if (control_changed || !control_ || !control_->connected()) start_control();
   systemd::set_log_level(next->log.level);
   for (const auto& spec : runtime_.jobs.specs()) {
     scheduler_.reschedule(spec.name, spec.schedule(*next));
     scheduler_.set_enabled(spec.name, spec.enabled(*next));
   }
-  return true;
+  // A changed bus, or one that was missing or lost: (re)connect on reload.
+  if (control_changed || !control_ || !control_->connected()) {
+    control_.reset();  // first: the new connection may want the same name
+    auto connect = offload(runtime_.blocking, loop, [this, bus = next->control.bus] {
+      return control::ControlService::start(*control_view_, bus);
+    });
+    auto started = co_await std::move(connect);
+    // Stopped meanwhile: the name must stay released, as shutdown left it.
+    if (!stopping_) control_ = std::move(started);
+  }
+  co_return util::ok();
 }
 
 void Daemon::pause(std::optional<config::Duration> duration) {

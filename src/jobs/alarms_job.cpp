@@ -189,7 +189,8 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     std::string where;
     if (m.id == self) {
       where = config->etcd.data_dir.string();
-      auto measured = free_disk(config->etcd.data_dir);
+      auto measure = measure_free_disk(context_, config->etcd.data_dir);
+      auto measured = co_await std::move(measure);
       if (measured) free = *measured;
     } else {
       where = label(m) + "'s data dir, as its warden last reported";

@@ -119,7 +119,8 @@ Task<JobResult> DefragJob::run() {
       co_return JobResult::skipped("cannot read the defrag round: " + read.error().to_string());
     round = std::move(read.value());
   }
-  const auto free = free_disk(config->etcd.data_dir);
+  auto measure = measure_free_disk(context_, config->etcd.data_dir);
+  const auto free = co_await std::move(measure);
   const auto verdict =
       decide_defrag(view, self, rules, facts(*config, free), round ? &*round : nullptr);
   if (verdict.kind == DefragVerdict::Kind::leader_waits) {
@@ -231,7 +232,8 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
                                  read_round.error().to_string());
   }
   const std::optional<DefragRound> round = read_round.value();
-  const auto free = free_disk(config->etcd.data_dir);
+  auto measure = measure_free_disk(context_, config->etcd.data_dir);
+  const auto free = co_await std::move(measure);
   const auto verdict =
       decide_defrag(view, self, rules, facts(*config, free), round ? &*round : nullptr);
   if (verdict.kind == DefragVerdict::Kind::skip ||

@@ -15,6 +15,7 @@
 #include "etcd_warden/coord/lease_lock.hpp"
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/util/offload.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
@@ -118,6 +119,12 @@ util::Result<Bytes> free_disk(const std::filesystem::path& dir) {
   return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
 }
 
+Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir) {
+  auto measure = offload(*context.blocking, context.executor,
+                         [dir = std::move(dir)] { return free_disk(dir); });
+  co_return co_await std::move(measure);
+}
+
 Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
   if (cfg.etcd.metrics_url.empty()) co_return std::nullopt;
   auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
@@ -170,7 +177,8 @@ Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, std::s
   if (!force && last_ && now - *last_ < kDiskReportEvery && client_url == last_url_) co_return;
   auto config = context.config;
   auto etcd = context.etcd;
-  auto free = free_disk(config->etcd.data_dir);
+  auto measure = measure_free_disk(context, config->etcd.data_dir);
+  auto free = co_await std::move(measure);
   if (!free) {
     spdlog::debug("disk report not published: {}", free.error());
     co_return;

@@ -15,6 +15,7 @@
 #include "etcd_warden/metrics/warden_metrics.hpp"
 #include "etcd_warden/sched/scheduler.hpp"
 #include "etcd_warden/systemd/notifier.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::control {
 class ControlService;
@@ -49,11 +50,13 @@ class Daemon {
                        std::chrono::nanoseconds took);
   void wait_for_signals();
   void reload();
+  Task<void> reload_until_settled();
   void shutdown();
   void start_watchdog(std::chrono::microseconds interval);
   void refresh_status();
   void start_control();
-  bool apply(std::shared_ptr<const config::Config> next, std::string& problem);
+  // Puts a validated configuration in force; on failure the previous one stays.
+  Task<util::Status> apply(std::shared_ptr<const config::Config> next);
 
   std::filesystem::path config_path_;
   Runtime runtime_;
@@ -66,6 +69,8 @@ class Daemon {
   asio::steady_timer pause_timer_;
   asio::steady_timer shutdown_timer_;
   bool stopping_ = false;
+  bool reloading_ = false;     // a reload coroutine is running
+  bool reload_again_ = false;  // a SIGHUP came during it
   std::vector<sched::FinishedFn> job_observers_;
   std::unique_ptr<DaemonControl> control_view_;       // what the control service may use
   std::unique_ptr<control::ControlService> control_;  // null when the bus is unavailable

@@ -27,6 +27,9 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
 // Free bytes for an unprivileged writer on the filesystem holding `dir`; the
 // error text names the directory and the reason.
 util::Result<Bytes> free_disk(const std::filesystem::path& dir);
+// free_disk on the blocking pool: statvfs can hang for seconds on a slow NFS
+// mount, and the loop must keep answering meanwhile.
+Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir);
 
 // etcd_disk_defrag_inflight from the local member's /metrics (etcd 3.4.23+,
 // 3.5); nullopt when there is no metrics_url or etcd does not export it.
