@@ -208,9 +208,8 @@ Task<util::Status> Daemon::apply(std::shared_ptr<const config::Config> next) {
   std::shared_ptr<etcd::Client> client = runtime_.context.etcd;
   if (!(next->etcd == previous->etcd)) {
     // Creating a client reads its TLS and password files.
-    auto create = offload(runtime_.blocking, loop, [next, loop] {
-      return etcd::Client::create(next->etcd, loop);
-    });
+    auto create = offload(runtime_.blocking, loop,
+                          [next, loop] { return etcd::Client::create(next->etcd, loop); });
     auto made = co_await std::move(create);
     if (!made) co_return util::fail(made.error());
     client = *std::move(made);

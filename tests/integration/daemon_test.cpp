@@ -3,8 +3,10 @@
 // real etcd members killed and restarted under it.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 
+#include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/http_get.hpp"
 #include "support/ports.hpp"
@@ -166,6 +168,40 @@ TEST_CASE("the watchdog is pinged from the loop at half of WATCHDOG_USEC", "[dae
   const auto start = warden.process->listener().size();
   REQUIRE(warden.process->listener().wait_for("WATCHDOG=1", 3s, start));
   REQUIRE_EVENTUALLY(warden.process->listener().count("WATCHDOG=1") >= 4, 5s);
+}
+
+TEST_CASE("a reload onto a hung D-Bus: the loop keeps pinging the watchdog until it answers",
+          "[daemon]") {
+  EtcdCluster cluster({.members = 1});
+  DbusDaemon first;
+  DbusDaemon hung;
+  const auto control = [](const DbusDaemon& bus) {
+    return "control:\n  bus: \"" + bus.address() + "\"\n";
+  };
+  Warden warden(cluster, 0, control(first), std::chrono::microseconds(1'000'000));
+  auto& listener = warden.process->listener();
+  REQUIRE(warden.process->wait_ready());
+
+  // A stopped dbus-daemon accepts the connection and never answers: sd-bus
+  // waits up to 25 s for its hello, longer than this watchdog's 1 s.
+  hung.process().signal(SIGSTOP);
+  const std::size_t mark = listener.size();
+  warden.process->write_config(Warden::yaml(cluster, 0, control(hung)));
+  warden.process->reload();
+  REQUIRE(listener.wait_for("RELOADING=1", 10s, mark));
+  const auto since_reload = [&](std::string_view needle) {
+    const auto all = listener.messages();
+    return std::count_if(all.begin() + static_cast<std::ptrdiff_t>(mark), all.end(),
+                         [&](const std::string& m) { return m.find(needle) != std::string::npos; });
+  };
+  // Three pings at 500 ms while the bus hangs: the loop is not blocked.
+  REQUIRE_EVENTUALLY(since_reload("WATCHDOG=1") >= 3, 5s);
+  CHECK(since_reload("READY=1") == 0);  // still reloading: nothing given up
+  CHECK(warden.process->process().running());
+
+  hung.process().signal(SIGCONT);
+  REQUIRE(listener.wait_for("READY=1", 30s, mark));
+  REQUIRE_EVENTUALLY(warden.process->log().find("reload done") != std::string::npos, 5s);
 }
 
 TEST_CASE("an unreachable endpoint at start-up: running and degraded, not dead", "[daemon]") {

@@ -182,7 +182,7 @@ TEST_CASE("ctl args: flags are read first, then the command, its arguments, then
   CHECK(options_of({"status", "--bus", "run"}).bus == "run");
 }
 
-TEST_CASE("ctl args: pause --for in whole seconds, rounded up; too short or no duration",
+TEST_CASE("ctl args: pause --for in whole seconds, rounded up, too short or no duration",
           "[control][ctl]") {
   CHECK(pause_seconds(std::nullopt).seconds == 0u);  // until resumed
   CHECK(pause_seconds(std::nullopt).error.empty());
@@ -319,7 +319,7 @@ TEST_CASE("ctl render: status before the first poll, paused until resumed, no jo
         "JOB  ENABLED  LAST  AGE  TOOK  NEXT  SUMMARY\n");
 }
 
-TEST_CASE("ctl render: the member line names its role; db without or with a zero quota; alarms",
+TEST_CASE("ctl render: the member line names its role, db without or with a zero quota, alarms",
           "[control][ctl]") {
   const json base = {{"name", "m2"}, {"id", "2"}, {"version", "3.5.17"}, {"member_count", 5}};
   auto with = [&base](json extra) {
@@ -454,7 +454,7 @@ TEST_CASE("ctl render: the status table reads what status_json writes", "[contro
         "snapshot  no       never    -    -       -\n");
 }
 
-TEST_CASE("ctl render: snapshots, verified or with the problem; fallbacks; none",
+TEST_CASE("ctl render: snapshots, verified or with the problem, fallbacks, none",
           "[control][ctl]") {
   CHECK(snapshots_text(R"([
     {"file": "etcd-m1-r000000001234-20261123T000000Z.db.zst", "taken_at": "2026-11-23T00:00:00Z",
@@ -478,7 +478,7 @@ TEST_CASE("ctl render: snapshots, verified or with the problem; fallbacks; none"
 
 // --- Lines ----------------------------------------------------------------------
 
-TEST_CASE("ctl render: a job's result, a started job, the pause state; as text and as JSON",
+TEST_CASE("ctl render: a job's result, a started job, the pause state, as text and as JSON",
           "[control][ctl]") {
   std::ostringstream out;
   print_finished({.job = "status", .result = "success", .summary = "db 20MiB", .seconds = 0.2504},
