@@ -6,16 +6,11 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
 
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/coord/lease_lock.hpp"
-#include "etcd_warden/net/http_get.hpp"
-#include "etcd_warden/net/prom_text.hpp"
-#include "etcd_warden/util/offload.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
@@ -27,23 +22,10 @@ namespace {
 
 // How often the waits below ask etcd again.
 constexpr config::Duration kPoll = 250ms;
-// A disk report is refreshed at most this often.
-constexpr auto kDiskReportEvery = std::chrono::minutes(5);
-
-Bytes non_negative(std::int64_t v) {
-  return Bytes{static_cast<std::uint64_t>(std::max<std::int64_t>(0, v))};
-}
-
 std::string seconds_text(std::chrono::duration<double> d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2fs", d.count());
   return buf;
-}
-
-pb::TxnRequest delete_key(const std::string& key) {
-  pb::TxnRequest txn;
-  txn.add_success()->mutable_request_delete_range()->set_key(key);
-  return txn;
 }
 
 }  // namespace
@@ -58,241 +40,6 @@ Task<void> pause_for(asio::any_io_executor executor, config::Duration d) {
   boost::system::error_code ec;
   auto wait = timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   co_await std::move(wait);
-}
-
-Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
-                                              std::uint64_t* self) {
-  if (self != nullptr) {
-    *self = 0;
-    auto local_op = etcd->status();
-    auto local = co_await std::move(local_op);
-    if (local) *self = local->header().member_id();
-  }
-  auto list_op = etcd->member_list();
-  auto list = co_await std::move(list_op);
-  if (!list) co_return util::fail(list.error().to_string());
-
-  ClusterView view;
-  for (const auto& m : list->members()) {
-    MemberView v;
-    v.id = m.id();
-    v.name = m.name();
-    v.is_learner = m.islearner();
-    if (m.clienturls_size() > 0) v.url = m.clienturls(0);
-    if (v.url.empty()) {
-      v.error = "no client URL (member added but not started?)";
-      view.members.push_back(std::move(v));
-      continue;
-    }
-    auto status_op = etcd->status(v.url);
-    auto st = co_await std::move(status_op);
-    if (!st) {
-      v.error = st.error().to_string();
-    } else if (st->header().member_id() != v.id) {
-      v.error = v.url + " answered as member " + hex_id(st->header().member_id());
-    } else {
-      v.answered = true;
-      v.leader_id = st->leader();
-      v.db_size = non_negative(st->dbsize());
-      // etcd 3.3 and older have no dbSizeInUse: the whole file counts as used.
-      v.db_in_use = st->dbsizeinuse() > 0 ? non_negative(st->dbsizeinuse()) : v.db_size;
-      v.raft_index = st->raftindex();
-    }
-    view.members.push_back(std::move(v));
-  }
-
-  auto alarms_op = etcd->alarms();
-  auto alarms = co_await std::move(alarms_op);
-  if (!alarms) co_return util::fail(alarms.error().to_string());
-  for (const auto& a : alarms->alarms()) {
-    if (a.alarm() == pb::NOSPACE) view.alarms.push_back({a.memberid(), AlarmKind::nospace});
-    if (a.alarm() == pb::CORRUPT) view.alarms.push_back({a.memberid(), AlarmKind::corrupt});
-  }
-  co_return view;
-}
-
-util::Result<Bytes> free_disk(const std::filesystem::path& dir) {
-  struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) {
-    return util::fail("cannot measure free space of " + dir.string() + ": " + std::strerror(errno));
-  }
-  return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
-}
-
-Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir) {
-  auto measure = offload(*context.blocking, context.executor,
-                         [dir = std::move(dir)] { return free_disk(dir); });
-  co_return co_await std::move(measure);
-}
-
-Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
-  if (cfg.etcd.metrics_url.empty()) co_return std::nullopt;
-  auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
-  auto response = co_await std::move(get);
-  if (!response.ok()) co_return std::nullopt;
-  const auto parsed = net::parse_prometheus_text(response.body);
-  const auto v = parsed.value("etcd_disk_defrag_inflight");
-  if (!v) co_return std::nullopt;
-  co_return *v != 0;
-}
-
-Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
-                                         const config::Config& cfg, const MemberView& member,
-                                         bool local) {
-  if (local) {
-    auto metric = local_defrag_inflight(cfg);
-    auto inflight = co_await std::move(metric);
-    if (inflight) co_return inflight;
-  }
-  if (member.url.empty()) co_return std::nullopt;
-  pb::RangeRequest probe;
-  probe.set_key(CoordKeys(cfg.coordination.prefix).inflight);
-  probe.set_serializable(true);  // answered by this member alone, from its backend
-  probe.set_count_only(true);
-  const auto timeout = std::min<config::Duration>(etcd->request_timeout(), 2s);
-  auto read = etcd->unary<pb::RangeResponse>(
-      member.url, "Range", std::move(probe), timeout,
-      [](etcd::Stubs& s, grpc::ClientContext* c, const pb::RangeRequest* req,
-         pb::RangeResponse* resp, auto cb) { s.kv->async()->Range(c, req, resp, std::move(cb)); });
-  auto answer = co_await std::move(read);
-  if (answer) co_return false;
-  if (answer.error().code == grpc::StatusCode::DEADLINE_EXCEEDED) co_return true;
-  co_return std::nullopt;
-}
-
-CoordKeys::CoordKeys(const std::string& prefix)
-    : lock(coord::key_under(prefix, "defrag/lock")),
-      inflight(coord::key_under(prefix, "defrag/inflight")),
-      round(coord::key_under(prefix, "defrag/round")),
-      disk_prefix(coord::key_under(prefix, "disk/")),
-      write_check(coord::key_under(prefix, "nospace-check")) {}
-
-std::string CoordKeys::disk(std::uint64_t member_id) const {
-  return disk_prefix + hex_id(member_id);
-}
-
-Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, std::string client_url,
-                                 bool force) {
-  const auto now = context.clock.now();
-  if (!force && last_ && now - *last_ < kDiskReportEvery && client_url == last_url_) co_return;
-  auto config = context.config;
-  auto etcd = context.etcd;
-  auto measure = measure_free_disk(context, config->etcd.data_dir);
-  auto free = co_await std::move(measure);
-  if (!free) {
-    spdlog::debug("disk report not published: {}", free.error());
-    co_return;
-  }
-  const DiskReport report{*free, unix_seconds(context.clock.wall_now()), client_url,
-                          config->etcd.data_dir.string()};
-  pb::PutRequest put;
-  put.set_key(CoordKeys(config->coordination.prefix).disk(self));
-  put.set_value(encode(report));
-  auto send = etcd->put(std::move(put));
-  auto done = co_await std::move(send);
-  if (!done) {
-    spdlog::debug("disk report not published: {}", done.error().to_string());
-    co_return;
-  }
-  last_ = now;
-  last_url_ = std::move(client_url);
-}
-
-Task<std::optional<DiskReport>> read_disk_report(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
-                                                 std::uint64_t member) {
-  auto read = read_record(etcd, keys.disk(member));
-  auto answer = co_await std::move(read);
-  if (!answer || !answer.value()) co_return std::nullopt;
-  co_return parse_disk_report(*answer.value());
-}
-
-Task<etcd::Result<std::map<std::uint64_t, DiskReport>>> read_disk_reports(
-    std::shared_ptr<etcd::Client> etcd, CoordKeys keys, bool serializable) {
-  pb::RangeRequest range;
-  range.set_key(keys.disk_prefix);
-  range.set_range_end(coord::prefix_end(keys.disk_prefix));
-  range.set_serializable(serializable);
-  auto read = etcd->range(std::move(range));
-  auto answer = co_await std::move(read);
-  if (!answer) co_return answer.error();
-  std::map<std::uint64_t, DiskReport> out;
-  for (const auto& kv : answer->kvs()) {
-    const auto id = parse_hex_id(std::string_view(kv.key()).substr(keys.disk_prefix.size()));
-    if (!id) continue;
-    if (auto report = parse_disk_report(kv.value())) out.emplace(*id, std::move(*report));
-  }
-  co_return out;
-}
-
-Task<etcd::Result<std::optional<std::string>>> read_record(std::shared_ptr<etcd::Client> etcd,
-                                                           std::string key) {
-  pb::RangeRequest range;
-  range.set_key(std::move(key));
-  auto read = etcd->range(std::move(range));
-  auto answer = co_await std::move(read);
-  if (!answer) co_return answer.error();
-  if (answer->kvs_size() == 0) co_return std::optional<std::string>{};
-  co_return std::optional<std::string>(answer->kvs(0).value());
-}
-
-namespace {
-
-// A record read and parsed; an unreadable one counts as absent, with a
-// warning that names it.
-template <class T>
-Task<etcd::Result<std::optional<T>>> read_parsed(std::shared_ptr<etcd::Client> etcd,
-                                                 std::string key,
-                                                 std::optional<T> (*parse)(std::string_view),
-                                                 const char* what) {
-  auto read = read_record(etcd, key);
-  auto answer = co_await std::move(read);
-  if (!answer) co_return answer.error();
-  if (!answer.value()) co_return std::optional<T>{};
-  std::optional<T> parsed = parse(*answer.value());
-  if (!parsed) spdlog::warn("ignoring unreadable {} {}='{}'", what, key, *answer.value());
-  co_return parsed;
-}
-
-}  // namespace
-
-Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, std::string lock_key,
-                                          std::int64_t lock_lease, std::string key,
-                                          std::string value) {
-  pb::TxnRequest txn;
-  auto* cmp = txn.add_compare();
-  cmp->set_key(std::move(lock_key));
-  cmp->set_target(pb::Compare::LEASE);
-  cmp->set_result(pb::Compare::EQUAL);
-  cmp->set_lease(lock_lease);
-  auto* put = txn.add_success()->mutable_request_put();
-  put->set_key(std::move(key));
-  put->set_value(std::move(value));
-  auto send = etcd->txn(std::move(txn));
-  auto answer = co_await std::move(send);
-  if (!answer) co_return answer.error();
-  co_return answer->succeeded();
-}
-
-Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
-                                                            CoordKeys keys) {
-  return read_parsed<DefragMarker>(std::move(etcd), keys.inflight, parse_marker, "defrag marker");
-}
-
-Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
-                                      const DefragMarker& marker, std::int64_t lock_lease) {
-  return put_while_locked(std::move(etcd), keys.lock, lock_lease, keys.inflight, encode(marker));
-}
-
-Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys) {
-  auto send = etcd->txn(delete_key(keys.inflight));
-  auto answer = co_await std::move(send);
-  if (!answer) co_return answer.error();
-  co_return true;
-}
-
-Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
-                                                          CoordKeys keys) {
-  return read_parsed<DefragRound>(std::move(etcd), keys.round, parse_round, "defrag round");
 }
 
 Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
@@ -469,7 +216,7 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
       std::optional<Bytes> size;
       auto st_op = etcd->status(m.url);
       auto st = co_await std::move(st_op);
-      if (st) size = non_negative(st->dbsize());
+      if (st) size = Bytes::non_negative(st->dbsize());
       auto running = defrag_running(etcd, *context.config, m, options.local);
       const std::optional<bool> inflight = co_await std::move(running);
       DefragMarker probe{m.id, m.db_size, 0, INT64_MAX, ""};
@@ -490,7 +237,7 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
   auto healthy = co_await std::move(settled);
   auto st_op = etcd->status(m.url);
   auto st = co_await std::move(st_op);
-  out.after = st ? non_negative(st->dbsize()) : m.db_size;
+  out.after = st ? Bytes::non_negative(st->dbsize()) : m.db_size;
   const Bytes reclaimed = out.before - out.after;
   context.metrics.defrag_reclaimed_bytes_total.Increment(reclaimed.as_double());
   metrics::WardenMetrics::set(context.metrics.defrag_last_duration_seconds, out.took.count());

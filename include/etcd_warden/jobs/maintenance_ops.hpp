@@ -1,7 +1,8 @@
 // The etcd actions the defrag and alarms jobs share: look at the whole
-// cluster, measure free disk, hand leadership off, defragment one member and
-// wait until it is healthy again, and the records kept under the coordination
-// prefix. Thin I/O: every decision is in defrag_rule.hpp / alarm_rule.hpp.
+// cluster and measure free disk (cluster_probe.cpp), the records kept under
+// the coordination prefix (coord_records.cpp), hand leadership off, defragment
+// one member and wait until it is healthy again (maintenance_ops.cpp).
+// Thin I/O: every decision is in defrag_rule.hpp / alarm_rule.hpp.
 #pragma once
 
 #include <filesystem>

@@ -22,6 +22,10 @@ struct Bytes {
   static constexpr Bytes kib(std::uint64_t n) { return Bytes{n << 10}; }
   static constexpr Bytes mib(std::uint64_t n) { return Bytes{n << 20}; }
   static constexpr Bytes gib(std::uint64_t n) { return Bytes{n << 30}; }
+  // A size from a signed field (etcd's int64 dbSize): a negative one reads as 0.
+  static constexpr Bytes non_negative(std::int64_t n) {
+    return Bytes{n > 0 ? static_cast<std::uint64_t>(n) : 0};
+  }
 };
 
 // "312MiB", "1.5GiB", "900B": binary units, at most one decimal.
