@@ -6,7 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <variant>
+#include <memory>
 
 #include "etcd_warden/util/result.hpp"
 #include "etcd_warden/util/url.hpp"
@@ -111,8 +111,25 @@ Task<HttpResponse> http_get(std::string url, config::Duration timeout,
   boost::system::error_code ec;
   auto redirect = asio::redirect_error(asio::use_awaitable, ec);
 
-  // Numeric hosts resolve without a DNS query; names use the system resolver.
+  // Numeric hosts resolve without a DNS query; names use the system resolver,
+  // which can hang on a dead DNS server: the deadline covers it too (a
+  // cancelled resolve returns at once; getaddrinfo finishes on Asio's thread).
+  asio::steady_timer resolve_deadline(executor);
+  resolve_deadline.expires_after(timeout);
+  bool resolve_timed_out = false;
+  // Set as soon as the resolve returns: a timer completion already queued by
+  // then must not touch this frame, which may be gone when it runs.
+  auto resolved = std::make_shared<bool>(false);
+  resolve_deadline.async_wait(
+      [&resolver, &resolve_timed_out, resolved](const boost::system::error_code& waited) {
+        if (waited || *resolved) return;
+        resolve_timed_out = true;
+        resolver.cancel();
+      });
   auto endpoints = co_await resolver.async_resolve(parts->host, parts->port, redirect);
+  *resolved = true;
+  resolve_deadline.cancel();
+  if (resolve_timed_out) ec = beast::error::timeout;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);  // etcd's /metrics is well under 1 MiB
 
