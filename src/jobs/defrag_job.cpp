@@ -137,9 +137,9 @@ Task<JobResult> DefragJob::run() {
     co_return JobResult::skipped(verdict.reason);
   }
   if (verdict.kind == DefragVerdict::Kind::skip) {
-    if (verdict.reason.starts_with("not needed")) leader_waiting_since_.reset();
+    if (verdict.why == DefragVerdict::Why::not_needed) leader_waiting_since_.reset();
     std::string reason = verdict.reason;
-    if (!free && reason.find("free disk space") != std::string::npos) {
+    if (!free && verdict.why == DefragVerdict::Why::free_disk_unknown) {
       reason += ": " + free.error();
     }
     co_return JobResult::skipped(reason);

@@ -201,7 +201,7 @@ DefragVerdict decide_defrag(const ClusterView& c, std::uint64_t self, const Defr
   if (me->is_learner) {
     return {Kind::skip, std::string(kLearnerNotDefragmented) + "; " + need.reason};
   }
-  if (!need.ok) return {Kind::skip, need.reason};
+  if (!need.ok) return {Kind::skip, need.reason, 0, DefragVerdict::Why::not_needed};
   if (round != nullptr && round->had_turn(self)) {
     return {Kind::skip, label(*me) +
                             " already had its turn in this defrag round; it waits until every "
@@ -215,7 +215,11 @@ DefragVerdict decide_defrag(const ClusterView& c, std::uint64_t self, const Defr
   const Verdict gates = cluster_gates(c, p);
   if (!gates.ok) return {Kind::skip, gates.reason};
   const Verdict disk = disk_gate(*me, local.free_disk, p, local.data_dir);
-  if (!disk.ok) return {Kind::skip, disk.reason};
+  if (!disk.ok) {
+    return {Kind::skip, disk.reason, 0,
+            local.free_disk ? DefragVerdict::Why::not_enough_disk
+                            : DefragVerdict::Why::free_disk_unknown};
+  }
   if (c.leader_id() == self) {
     if (!local.leader_done_waiting) {
       if (auto wait = leader_waits_for(c, self, p, round)) return {Kind::leader_waits, *wait};

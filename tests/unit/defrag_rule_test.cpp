@@ -302,6 +302,22 @@ TEST_CASE("decide_defrag: the order of the checks and the leader hand-off", "[de
   if (c.kind == Kind::move_leader_first) CHECK(d.transferee == c.transferee);
 }
 
+TEST_CASE("decide_defrag: a skip carries a code the job acts on, not only words",
+          "[defrag][rule]") {
+  using Why = DefragVerdict::Why;
+  const auto why = [](std::uint64_t self, std::optional<Bytes> free, bool in_window) {
+    LocalFacts local;
+    local.free_disk = free;
+    local.in_window = in_window;
+    return decide_defrag(healthy(), self, policy(), local).why;
+  };
+  CHECK(why(3, kPlenty, true) == Why::not_needed);
+  CHECK(why(2, Bytes::mib(500), true) == Why::not_enough_disk);
+  CHECK(why(2, std::nullopt, true) == Why::free_disk_unknown);
+  CHECK(why(2, kPlenty, false) == Why::other);  // outside the window
+  CHECK(why(2, kPlenty, true) == Why::other);   // not a skip at all
+}
+
 TEST_CASE("defrag deadline scales with the database size", "[defrag][rule]") {
   CHECK(defrag_deadline(Bytes::mib(10), 5s) == 120s);
   CHECK(defrag_deadline(Bytes::gib(1), 5s) == 120s);

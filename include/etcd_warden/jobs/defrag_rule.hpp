@@ -117,9 +117,12 @@ struct DefragVerdict {
   // followers go first (see leader_waits_for).
   // defrag_in_place: the leader is the only voting member (see LeaderPlan).
   enum class Kind { skip, leader_waits, defrag, move_leader_first, defrag_in_place };
+  // Why a skip is a skip, for callers that act on it (the reason is for people).
+  enum class Why { other, not_needed, free_disk_unknown, not_enough_disk };
   Kind kind = Kind::skip;
   std::string reason;
   std::uint64_t transferee = 0;  // move_leader_first: hand leadership to this member
+  Why why = Why::other;
 };
 
 // The whole decision for the warden beside member `self`: learner, rule,
