@@ -215,7 +215,6 @@ Task<util::Status> Daemon::apply(std::shared_ptr<const config::Config> next) {
     client = *std::move(made);
   }
   if (stopping_) co_return util::fail("stopping");
-  std::unique_ptr<prometheus::Exposer> exposer;
   if (next->metrics.listen != exposer_listen_) {
     exposer_
         .reset();  // free the old address first: the new one may be the same port on another host

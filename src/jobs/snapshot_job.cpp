@@ -57,8 +57,7 @@ Task<void> SnapshotJob::scan_at_start(std::function<void()> done) {
     });
     const StartScan found = co_await std::move(op);
     for (std::size_t i = 0; i < found.cleaned.removed.size(); ++i) {
-      spdlog::info("snapshot removed stale partial {} ({}) left by an earlier crash",
-                   found.cleaned.removed[i].string(), to_string(found.cleaned.removed_bytes[i]));
+      spdlog::info("snapshot {} left by an earlier crash", found.cleaned.removed_note(i));
     }
     for (const auto& e : found.cleaned.errors) spdlog::warn("snapshot stale partial: {}", e);
     if (found.listed) publish_newest(*found.listed);

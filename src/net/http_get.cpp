@@ -115,7 +115,7 @@ Task<HttpResponse> http_get(std::string url, config::Duration timeout,
   // which can hang on a dead DNS server: the deadline covers it too (a
   // cancelled resolve returns at once; getaddrinfo finishes on Asio's thread).
   asio::steady_timer resolve_deadline(executor);
-  resolve_deadline.expires_after(timeout);
+  resolve_deadline.expires_at(deadline);
   bool resolve_timed_out = false;
   // Set as soon as the resolve returns: a timer completion already queued by
   // then must not touch this frame, which may be gone when it runs.

@@ -86,8 +86,7 @@ Preflight preflight(const fs::path& dir, Bytes needed, bool cleanup) {
   if (cleanup) {
     auto cleaned = remove_stale_partials(dir);
     for (std::size_t i = 0; i < cleaned.removed.size(); ++i) {
-      out.notes.push_back("removed stale partial " + cleaned.removed[i].string() + " (" +
-                          to_string(cleaned.removed_bytes[i]) + ")");
+      out.notes.push_back(cleaned.removed_note(i));
     }
     for (const auto& e : cleaned.errors) out.notes.push_back(e);
   }

@@ -96,7 +96,7 @@ util::Result<std::vector<SnapshotEntry>> list_snapshots(const std::filesystem::p
 
 namespace {
 
-// Calls `found(path, fd, size)` for each of our partials in `dir` that no
+// Calls `found(path, size)` for each of our partials in `dir` that no
 // writer holds, with its exclusive lock held: the partial-file protocol
 // (file_io.hpp) makes that the only safe moment to remove one.
 template <class Found>
@@ -124,6 +124,10 @@ std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& d
   std::vector<std::filesystem::path> out;
   for_each_stale_partial(dir, [&](const std::filesystem::path& p, Bytes) { out.push_back(p); });
   return out;
+}
+
+std::string CleanupResult::removed_note(std::size_t i) const {
+  return "removed stale partial " + removed[i].string() + " (" + to_string(removed_bytes[i]) + ")";
 }
 
 CleanupResult remove_stale_partials(const std::filesystem::path& dir) {

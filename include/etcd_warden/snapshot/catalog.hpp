@@ -44,6 +44,8 @@ struct CleanupResult {
   std::vector<std::filesystem::path> removed;
   std::vector<Bytes> removed_bytes;  // the size of each, for the log
   std::vector<std::string> errors;   // one line each, naming the path
+  // "removed stale partial PATH (SIZE)" for removed[i].
+  std::string removed_note(std::size_t i) const;
 };
 // For start-up: removes what stale_partials finds, each while holding its
 // lock, so a writer that starts meanwhile is never touched.
