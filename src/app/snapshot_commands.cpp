@@ -218,7 +218,9 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
   }
   char stamp[32];
   const std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
   in.stamp = stamp;
   in.cluster_token = std::string("etcd-restored-") + stamp;
   if (cfg->etcd.tls) {

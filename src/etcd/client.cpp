@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "etcd_warden/config/units.hpp"
+#include "etcd_warden/util/errno_text.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::etcd {
@@ -16,7 +17,7 @@ namespace {
 util::Result<std::string> read_file(const std::filesystem::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return util::fail(std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+    return util::fail(std::string(what) + " " + path.string() + ": " + util::errno_text(errno));
   }
   std::ostringstream body;
   body << in.rdbuf();

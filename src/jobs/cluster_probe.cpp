@@ -11,11 +11,11 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
 #include "etcd_warden/util/offload.hpp"
+#include "etcd_warden/util/errno_text.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
@@ -77,7 +77,7 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
 util::Result<Bytes> free_disk(const std::filesystem::path& dir) {
   struct statvfs fs {};
   if (::statvfs(dir.c_str(), &fs) != 0) {
-    return util::fail("cannot measure free space of " + dir.string() + ": " + std::strerror(errno));
+    return util::fail("cannot measure free space of " + dir.string() + ": " + util::errno_text(errno));
   }
   return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
 }

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/verify.hpp"
+#include "etcd_warden/util/errno_text.hpp"
 
 namespace etcd_warden::snapshot {
 
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string errno_text(const std::string& what, const fs::path& path) {
-  return what + " " + path.string() + ": " + std::strerror(errno);
+  return what + " " + path.string() + ": " + util::errno_text(errno);
 }
 
 bool fsync_path(const fs::path& path, int flags) {
@@ -184,7 +184,7 @@ HookOutcome run_hook(const std::string& command, const fs::path& file, const Sna
   const pid_t pid = ::fork();
   if (pid < 0) {
     out.exit_code = -1;
-    out.error = std::string("fork: ") + std::strerror(errno);
+    out.error = std::string("fork: ") + util::errno_text(errno);
     return out;
   }
   if (pid == 0) {

@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <vector>
+
+#include "etcd_warden/util/errno_text.hpp"
 
 namespace etcd_warden::tuning {
 
@@ -45,7 +46,7 @@ ProbeResult probe_fsync(const ProbeOptions& o) {
   using Clock = std::chrono::steady_clock;
   ProbeResult r;
   auto fail = [&](const char* what) {
-    r.error = "fsync probe in " + o.dir.string() + ": " + what + ": " + std::strerror(errno);
+    r.error = "fsync probe in " + o.dir.string() + ": " + what + ": " + util::errno_text(errno);
     return r;
   };
   const auto start = Clock::now();

@@ -4,13 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "etcd_warden/util/errno_text.hpp"
 
 namespace etcd_warden::tuning::detail {
 
 std::string TextFile::reason() const {
   if (error == EFBIG) return "larger than discovery reads";
-  return std::strerror(error);
+  return util::errno_text(error);
 }
 
 TextFile read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
