@@ -14,7 +14,7 @@ std::shared_ptr<etcd::Client> make_client(const config::Etcd& cfg, asio::any_io_
 
 }  // namespace
 
-Runtime::Runtime(std::shared_ptr<const config::Config> config)
+Runtime::Runtime(const std::shared_ptr<const config::Config>& config)
     : context{io.get_executor(),
               clock,
               metrics,

@@ -8,7 +8,8 @@ namespace {
 
 using Kind = CompactionDecision::Kind;
 
-CompactionDecision compact_to(std::int64_t target, std::int64_t last_compacted, std::string why) {
+CompactionDecision compact_to(std::int64_t target, std::int64_t last_compacted,
+                              const std::string& why) {
   if (target <= 0) return {Kind::skip, 0, "nothing to compact yet (" + why + ")"};
   if (target <= last_compacted) {
     return {Kind::skip, target,

@@ -27,7 +27,7 @@ prometheus::Gauge& gauge(prometheus::Registry& r, const std::string& name,
 // but must exist first, so it is built by a helper that the first member uses.
 WardenMetrics::WardenMetrics() : WardenMetrics(std::make_shared<prometheus::Registry>()) {}
 
-WardenMetrics::WardenMetrics(std::shared_ptr<prometheus::Registry> r)
+WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
     : etcd_up(
           gauge(*r, "etcd_warden_etcd_up", "1 when the local etcd member answers Status, else 0")),
       member_db_size_bytes(gauge(*r, "etcd_warden_member_db_size_bytes",

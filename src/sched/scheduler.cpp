@@ -6,7 +6,7 @@ namespace etcd_warden::sched {
 
 struct Scheduler::Entry {
   Entry(std::string n, const config::Schedule& s, JobFn fn, const Clock& clock, Random& random,
-        asio::any_io_executor ex)
+        const asio::any_io_executor& ex)
       : name(std::move(n)), schedule(s, clock, random), run(std::move(fn)), timer(ex) {}
 
   std::string name;

@@ -26,7 +26,8 @@ void add_problems(std::vector<std::string>& notes, const std::string& place,
 }
 
 std::string with_context(std::string detail, const std::string& context) {
-  return context.empty() ? detail : detail + ", " + context;
+  if (!context.empty()) detail += ", " + context;
+  return detail;
 }
 
 std::optional<Setting> setting_of(const std::optional<Millis>& value, const std::string& place,
@@ -52,7 +53,7 @@ LaunchSettings from_config_file(const Launch& launch, const fs::path& file,
   }
   const SourceValues values = from_etcd_config_file(*read.text);
   add_problems(out.notes, file.string(), values.problems);
-  const std::string context = named_by;
+  const std::string& context = named_by;
   const bool clean = values.problems.empty();
   out.heartbeat = {setting_of(values.heartbeat, file.string(), "heartbeat-interval: ", context),
                    values.heartbeat.has_value() || clean};

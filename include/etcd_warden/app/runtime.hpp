@@ -16,7 +16,7 @@ class Runtime {
  public:
   // Throws std::runtime_error with a one-line message when the etcd client
   // cannot be built (unreadable TLS or password file, bad endpoint).
-  explicit Runtime(std::shared_ptr<const config::Config> config);
+  explicit Runtime(const std::shared_ptr<const config::Config>& config);
   ~Runtime();
 
   asio::io_context io;

@@ -17,7 +17,7 @@ namespace etcd_warden::etcd {
 // `start(done)` begins the call and arranges for done(status) to be called
 // exactly once, on any thread.
 template <class Start>
-Task<grpc::Status> await_grpc(asio::any_io_executor executor, Start start) {
+Task<grpc::Status> await_grpc(const asio::any_io_executor& executor, Start start) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(grpc::Status)>(
       [executor](auto handler, Start begin) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));

@@ -111,7 +111,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
  private:
   Client(config::Etcd cfg, asio::any_io_executor executor)
-      : cfg_(std::move(cfg)), executor_(executor) {}
+      : cfg_(std::move(cfg)), executor_(std::move(executor)) {}
 
   // The auth token ("" without auth); authenticates when there is none yet.
   Task<Result<std::string>> token(std::string url);

@@ -65,7 +65,7 @@ class WardenMetrics {
   void set_last_success(const std::string& job, double unix_seconds);
 
  private:
-  explicit WardenMetrics(std::shared_ptr<prometheus::Registry> registry);
+  explicit WardenMetrics(const std::shared_ptr<prometheus::Registry>& registry);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& job_runs_total_;
