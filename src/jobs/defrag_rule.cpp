@@ -126,16 +126,14 @@ std::optional<std::uint64_t> choose_transferee(const ClusterView& c, std::uint64
     if (round != nullptr && round->had_turn(m.id)) return true;
     return policy != nullptr && !defrag_needed(m, *policy).ok;
   };
+  // Whether m is a better choice than `than`, in the order the header gives.
+  auto better = [&done](const MemberView& m, const MemberView& than) {
+    if (done(m) != done(than)) return done(m);
+    return m.raft_index > than.raft_index || (m.raft_index == than.raft_index && m.id < than.id);
+  };
   for (const auto& m : c.members) {
     if (m.id == leader || m.is_learner || !m.answered || m.leader_id != leader) continue;
-    if (best == nullptr) {
-      best = &m;
-    } else if (done(m) != done(*best)) {
-      if (done(m)) best = &m;
-    } else if (m.raft_index > best->raft_index ||
-               (m.raft_index == best->raft_index && m.id < best->id)) {
-      best = &m;
-    }
+    if (best == nullptr || better(m, *best)) best = &m;
   }
   if (best == nullptr) return std::nullopt;
   return best->id;
