@@ -131,7 +131,7 @@ Task<HttpResponse> http_get(std::string url, config::Duration timeout,
   resolve_deadline.cancel();
   if (resolve_timed_out) ec = beast::error::timeout;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);  // etcd's /metrics is well under 1 MiB
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);  // etcd's /metrics is well under 1 MiB
 
   if (!parts->https) {
     beast::tcp_stream stream(executor);

@@ -146,6 +146,7 @@ RetentionOutcome apply_retention(const fs::path& dir, const RetentionPolicy& pol
   }
   const auto& entries = *listed;
   std::vector<RetentionCandidate> candidates;
+  candidates.reserve(entries.size());
   for (const auto& e : entries) {
     candidates.push_back({e.path.filename().string(), e.name.taken, e.verified()});
   }
@@ -179,6 +180,7 @@ HookOutcome run_hook(const std::string& command, const fs::path& file, const Sna
   // The hook gets a clean environment: no NOTIFY_SOCKET (it must not speak
   // for us to systemd), nothing else of ours.
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   const pid_t pid = ::fork();

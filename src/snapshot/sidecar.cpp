@@ -74,7 +74,7 @@ class Reader {
     const std::string s = str(key);
     if (!error_.empty()) return config::Compression::none;
     if (s == "zstd") return config::Compression::zstd;
-    if (s != "none") bad(key, "expected \"none\" or \"zstd\"");
+    if (s != "none") bad(key, R"(expected "none" or "zstd")");
     return config::Compression::none;
   }
 

@@ -7,8 +7,8 @@ namespace etcd_warden::status {
 std::string format_age(std::chrono::seconds age) {
   const auto s = std::max<long long>(0, age.count());
   if (s < 120) return std::to_string(s) + "s";
-  if (s < 2 * 3600) return std::to_string(s / 60) + "m";
-  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  if (s < 2LL * 3600) return std::to_string(s / 60) + "m";
+  if (s < 2LL * 86400) return std::to_string(s / 3600) + "h";
   return std::to_string(s / 86400) + "d";
 }
 

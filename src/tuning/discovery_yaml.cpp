@@ -66,7 +66,7 @@ SourceValues from_etcd_config_file(std::string_view yaml) {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return out;  // an empty file: etcd's defaults
     if (!root.IsMap()) {
-      out.problems.push_back("not a YAML mapping of etcd settings");
+      out.problems.emplace_back("not a YAML mapping of etcd settings");
       return out;
     }
     for (const auto key :
