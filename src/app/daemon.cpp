@@ -27,9 +27,10 @@ double unix_seconds(sched::WallTime t) {
 
 }  // namespace
 
-Daemon::Daemon(std::shared_ptr<const config::Config> config, std::filesystem::path config_path)
+Daemon::Daemon(const std::shared_ptr<const config::Config>& config,
+               std::filesystem::path config_path)
     : config_path_(std::move(config_path)),
-      runtime_(std::move(config)),
+      runtime_(config),
       scheduler_(runtime_.io.get_executor(), runtime_.clock, runtime_.random,
                  [this](const std::string& n, const sched::JobResult& r,
                         std::chrono::nanoseconds t) { on_job_finished(n, r, t); }),

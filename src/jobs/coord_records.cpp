@@ -144,16 +144,19 @@ Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, st
 }
 
 Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
-                                                            CoordKeys keys) {
+                                                            const CoordKeys& keys) {
   return read_parsed<DefragMarker>(std::move(etcd), keys.inflight, parse_marker, "defrag marker");
 }
 
-Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
                                       const DefragMarker& marker, std::int64_t lock_lease) {
   return put_while_locked(std::move(etcd), keys.lock, lock_lease, keys.inflight, encode(marker));
 }
 
-Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys) {
+// By value: a coroutine's reference parameter could outlive its argument.
+Task<etcd::Result<bool>> delete_marker(
+    std::shared_ptr<etcd::Client> etcd,
+    CoordKeys keys) {  // NOLINT(performance-unnecessary-value-param)
   auto send = etcd->txn(delete_key(keys.inflight));
   auto answer = co_await std::move(send);
   if (!answer) co_return answer.error();
@@ -161,7 +164,7 @@ Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, Coord
 }
 
 Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
-                                                          CoordKeys keys) {
+                                                          const CoordKeys& keys) {
   return read_parsed<DefragRound>(std::move(etcd), keys.round, parse_round, "defrag round");
 }
 

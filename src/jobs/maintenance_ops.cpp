@@ -15,7 +15,6 @@
 
 namespace etcd_warden::jobs {
 
-namespace pb = ::etcdserverpb;
 using namespace std::chrono_literals;
 
 namespace {

@@ -27,7 +27,7 @@ class DaemonControl;
 
 class Daemon {
  public:
-  Daemon(std::shared_ptr<const config::Config> config, std::filesystem::path config_path);
+  Daemon(const std::shared_ptr<const config::Config>& config, std::filesystem::path config_path);
   ~Daemon();
   // Runs until SIGTERM/SIGINT. Returns the process exit code.
   int run();

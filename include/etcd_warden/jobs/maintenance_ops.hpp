@@ -88,14 +88,14 @@ Task<etcd::Result<bool>> put_while_locked(std::shared_ptr<etcd::Client> etcd, st
                                           std::string value);
 
 Task<etcd::Result<std::optional<DefragMarker>>> read_marker(std::shared_ptr<etcd::Client> etcd,
-                                                            CoordKeys keys);
-Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+                                                            const CoordKeys& keys);
+Task<etcd::Result<bool>> write_marker(std::shared_ptr<etcd::Client> etcd, const CoordKeys& keys,
                                       const DefragMarker& marker, std::int64_t lock_lease);
 Task<etcd::Result<bool>> delete_marker(std::shared_ptr<etcd::Client> etcd, CoordKeys keys);
 // The recorded round (not yet judged by round_in_force); an unreadable record
 // counts as none, with a warning.
 Task<etcd::Result<std::optional<DefragRound>>> read_round(std::shared_ptr<etcd::Client> etcd,
-                                                          CoordKeys keys);
+                                                          const CoordKeys& keys);
 
 // --- One member, safely. The caller holds the lock (or is the NOSPACE actor).
 struct StepOutcome {
