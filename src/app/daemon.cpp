@@ -21,10 +21,6 @@ namespace {
 // enough that systemd's stop (TimeoutStopSec) is never reached.
 constexpr auto kShutdownGrace = std::chrono::seconds(4);
 
-double unix_seconds(sched::WallTime t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 Daemon::Daemon(const std::shared_ptr<const config::Config>& config,
@@ -109,7 +105,7 @@ void Daemon::on_job_finished(const std::string& name, const sched::JobResult& re
                              std::chrono::nanoseconds took) {
   const auto now = runtime_.clock.wall_now();
   const double seconds = std::chrono::duration<double>(took).count();
-  runtime_.metrics.job_finished(name, result.outcome, seconds, unix_seconds(now));
+  runtime_.metrics.job_finished(name, result.outcome, seconds, sched::unix_seconds_exact(now));
 
   auto& record = runtime_.board.jobs[name];
   const bool changed = record.outcome != result.outcome || record.summary != result.summary;
@@ -159,11 +155,17 @@ void Daemon::reload() {
   asio::co_spawn(runtime_.io, reload_until_settled(), [this](const std::exception_ptr& e) {
     reloading_ = false;
     if (!e) return;
+    std::string problem = "unknown error";
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& x) {
-      spdlog::error("reload failed, keeping the previous configuration: {}", x.what());
+      problem = x.what();
+    } catch (...) {
     }
+    spdlog::error("reload failed, keeping the previous configuration: {}", problem);
+    // Said in STATUS and `ctl status` too, as for a config the loader refused.
+    runtime_.board.config_problem = problem;
+    refresh_status();
     notifier_.ready();
   });
 }

@@ -28,8 +28,8 @@ std::shared_ptr<const config::Config> load(const std::string& path, std::ostream
 
 int verify(const std::string& file, std::ostream& out, std::ostream& err) {
   const auto result = snapshot::verify_file(file);
-  if (!result.ok) {
-    err << "FAIL " << file << ": " << result.error << "\n";
+  if (!result) {
+    err << "FAIL " << file << ": " << result.error() << "\n";
     return 1;
   }
   std::string revision = "unknown";
@@ -40,15 +40,15 @@ int verify(const std::string& file, std::ostream& out, std::ostream& err) {
   auto sidecar = snapshot::read_sidecar(snapshot::sidecar_path(file));
   if (const snapshot::SnapshotInfo* info = sidecar ? &*sidecar : nullptr) {
     revision = std::to_string(info->revision);
-    if (info->sha256 != result.sha256) {
-      err << "FAIL " << file << ": sha256 " << result.sha256 << " differs from its sidecar's "
+    if (info->sha256 != result->sha256) {
+      err << "FAIL " << file << ": sha256 " << result->sha256 << " differs from its sidecar's "
           << info->sha256 << "\n";
       return 1;
     }
   }
-  out << "OK " << file << ": revision " << revision << ", database " << to_string(result.db_bytes)
-      << " (" << result.db_bytes.value << " bytes), file " << to_string(result.file_bytes)
-      << (result.compressed ? " zstd" : " plain") << ", sha256 " << result.sha256 << "\n";
+  out << "OK " << file << ": revision " << revision << ", database " << to_string(result->db_bytes)
+      << " (" << result->db_bytes.value << " bytes), file " << to_string(result->file_bytes)
+      << (result->compressed ? " zstd" : " plain") << ", sha256 " << result->sha256 << "\n";
   return 0;
 }
 
@@ -141,12 +141,12 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
     }
   }
   const auto verified = snapshot::verify_file(in.snapshot);
-  if (!verified.ok) {
-    err << "restore-plan: " << in.snapshot.string() << " does not verify: " << verified.error
+  if (!verified) {
+    err << "restore-plan: " << in.snapshot.string() << " does not verify: " << verified.error()
         << "\n";
     return 1;
   }
-  in.compressed = verified.compressed;
+  in.compressed = verified->compressed;
   if (auto name = snapshot::parse_snapshot_file_name(in.snapshot.filename().string()))
     in.revision = name->revision;
 

@@ -17,15 +17,6 @@ std::optional<unsigned> number(std::string_view text, unsigned max) {
   return value;
 }
 
-// "HH:MM" as minutes after midnight.
-std::optional<unsigned> clock_time(std::string_view text) {
-  if (text.size() != 5 || text[2] != ':') return std::nullopt;
-  const auto hours = number(text.substr(0, 2), 23);
-  const auto minutes = number(text.substr(3, 2), 59);
-  if (!hours || !minutes) return std::nullopt;
-  return *hours * 60 + *minutes;
-}
-
 bool is_host(std::string_view host) {
   if (host.starts_with('[')) return host.size() > 2 && host.ends_with(']');
   // A bare IPv6 address is ambiguous with the port: it needs brackets.
@@ -43,13 +34,6 @@ bool is_host_port(std::string_view text) {
 
 bool is_http_url(std::string_view text) {
   return util::parse_http_url(text).has_value();
-}
-
-bool is_time_window(std::string_view text) {
-  if (text.size() != 11 || text[5] != '-') return false;
-  const auto start = clock_time(text.substr(0, 5));
-  const auto end = clock_time(text.substr(6, 5));
-  return start && end && *start != *end;
 }
 
 bool is_bus(std::string_view text) {

@@ -14,7 +14,6 @@ bool is_http_url(std::string_view text);
 
 // "01:00-05:00" in 24-hour local time; may wrap past midnight ("22:00-04:00"),
 // but start and end must differ.
-bool is_time_window(std::string_view text);
 
 // "system", "session", or a D-Bus address ("unix:path=/run/x.sock").
 bool is_bus(std::string_view text);

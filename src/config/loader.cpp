@@ -1,11 +1,8 @@
 #include "etcd_warden/config/loader.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <system_error>
 
+#include "etcd_warden/io/file.hpp"
 #include "sections.hpp"
 #include "yaml_reader.hpp"
 
@@ -70,31 +67,6 @@ LoadResult load(std::string_view yaml, const std::string& name, const fs::path& 
   return LoadResult{std::move(c), {}};
 }
 
-// The whole file, or the errno of what failed. POSIX calls rather than
-// iostreams because they report errno reliably (EISDIR, EACCES, ENOENT).
-std::optional<std::string> read_all(const fs::path& path, int& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = errno;
-    return std::nullopt;
-  }
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = errno;
-      ::close(fd);
-      return std::nullopt;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 }  // namespace
 
 std::string ConfigError::to_string() const {
@@ -103,13 +75,12 @@ std::string ConfigError::to_string() const {
 }
 
 LoadResult load_file(const fs::path& path) {
-  int error = 0;
-  const auto text = read_all(path, error);
+  // A config file is small; one over the limit is not a config file.
+  const auto text = io::read_file(path, std::size_t{16} << 20);
   if (!text) {
-    return LoadResult{
-        std::nullopt,
-        {ConfigError{path.string(), 0, 0,
-                     "cannot read the config file: " + std::generic_category().message(error)}}};
+    return LoadResult{std::nullopt,
+                      {ConfigError{path.string(), 0, 0,
+                                   "cannot read the config file: " + text.error().reason()}}};
   }
   std::error_code ec;
   auto absolute = fs::absolute(path, ec);

@@ -148,7 +148,7 @@ void defrag(YAML::Emitter& out, const DefragJob& j) {
   plain(out, "min_free", format_size(j.min_free));
   plain(out, "min_free_ratio", number(j.min_free_ratio));
   plain(out, "max_quota_usage", number(j.max_quota_usage));
-  text(out, "window", j.window);
+  text(out, "window", j.window ? format_time_window(*j.window) : "");
   plain(out, "max_raft_lag", std::to_string(j.max_raft_lag));
   plain(out, "disk_margin", format_size(j.disk_margin));
   schedule(out, j.schedule);

@@ -239,10 +239,13 @@ void read_defrag(Section s, DefragJob& out) {
   s.read("min_free", out.min_free);
   read_ratio(s, "min_free_ratio", out.min_free_ratio);
   read_ratio(s, "max_quota_usage", out.max_quota_usage);
-  if (s.read("window", out.window) && !out.window.empty() && !is_time_window(out.window)) {
-    s.fail("window",
-           "expected HH:MM-HH:MM in local time like 01:00-05:00 (or \"\" for any time), got " +
-               in_quotes(out.window));
+  if (std::string window; s.read("window", window)) {
+    out.window = parse_time_window(window);
+    if (!out.window && !window.empty()) {
+      s.fail("window",
+             "expected HH:MM-HH:MM in local time like 01:00-05:00 (or \"\" for any time), got " +
+                 in_quotes(window));
+    }
   }
   s.read("max_raft_lag", out.max_raft_lag);
   s.read("disk_margin", out.disk_margin);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 
 namespace etcd_warden::config {
@@ -176,6 +177,48 @@ std::string format_size(Bytes b) {
     if (b.value % unit.factor == 0 && b.value / unit.factor < b.value / best->factor) best = &unit;
   }
   return std::to_string(b.value / best->factor) + std::string(best->name);
+}
+
+bool TimeWindow::contains(std::chrono::minutes t) const {
+  if (start <= end) return t >= start && t < end;
+  return t >= start || t < end;  // wraps past midnight
+}
+
+namespace {
+
+// "HH:MM" as minutes after midnight.
+std::optional<std::chrono::minutes> clock_minutes(std::string_view hhmm) {
+  if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
+  const auto digits = [&](std::size_t at, int max) -> std::optional<int> {
+    const char a = hhmm[at], b = hhmm[at + 1];
+    if (a < '0' || a > '9' || b < '0' || b > '9') return std::nullopt;
+    const int v = (a - '0') * 10 + (b - '0');
+    return v <= max ? std::optional<int>(v) : std::nullopt;
+  };
+  const auto h = digits(0, 23), m = digits(3, 59);
+  if (!h || !m) return std::nullopt;
+  return std::chrono::minutes(*h * 60 + *m);
+}
+
+}  // namespace
+
+std::optional<TimeWindow> parse_time_window(std::string_view text) {
+  if (text.size() != 11 || text[5] != '-') return std::nullopt;
+  const auto start = clock_minutes(text.substr(0, 5));
+  const auto end = clock_minutes(text.substr(6, 5));
+  if (!start || !end || *start == *end) return std::nullopt;
+  return TimeWindow{*start, *end};
+}
+
+std::string format_time_window(const TimeWindow& w) {
+  char buf[16];
+  const auto hhmm = [](std::chrono::minutes m) {
+    return std::pair{static_cast<int>(m.count() / 60), static_cast<int>(m.count() % 60)};
+  };
+  const auto [sh, sm] = hhmm(w.start);
+  const auto [eh, em] = hhmm(w.end);
+  std::snprintf(buf, sizeof buf, "%02d:%02d-%02d:%02d", sh, sm, eh, em);
+  return buf;
 }
 
 }  // namespace etcd_warden::config

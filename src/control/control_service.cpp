@@ -20,13 +20,7 @@
 
 namespace etcd_warden::control {
 
-namespace {
-
-std::int64_t unix_seconds(sched::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct ControlService::State : std::enable_shared_from_this<State> {
   State(ControlledDaemon& d, std::string bus_spec) : daemon(d), bus(std::move(bus_spec)) {}
@@ -113,8 +107,9 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   out["status_line"] = status::format_status_line(board, now);
   out["paused"] = board.paused;
   // Unix seconds; 0 = not paused, or paused until resumed.
-  out["paused_until"] =
-      board.paused && board.paused_until ? unix_seconds(*board.paused_until) : std::int64_t{0};
+  out["paused_until"] = board.paused && board.paused_until
+                            ? sched::unix_seconds(*board.paused_until)
+                            : std::int64_t{0};
   out["config_problem"] = board.config_problem;
   out["tuning_alert"] = board.tuning_alert;
 
@@ -154,9 +149,9 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
       const auto& r = it->second;
       j["last_result"] = std::string(sched::to_string(r.outcome));
       j["summary"] = r.summary;
-      j["finished_at"] = unix_seconds(r.finished_at);
+      j["finished_at"] = sched::unix_seconds(r.finished_at);
       j["duration_seconds"] = r.seconds;
-      if (r.last_success) j["last_success_at"] = unix_seconds(*r.last_success);
+      if (r.last_success) j["last_success_at"] = sched::unix_seconds(*r.last_success);
       j["consecutive_failures"] = static_cast<std::uint32_t>(r.consecutive_failures);
     } else {
       j["consecutive_failures"] = std::uint32_t{0};

@@ -47,23 +47,25 @@ std::string prefix_end(std::string prefix) {
 }
 
 struct LeaseLock::Keeper {
-  Keeper(std::shared_ptr<etcd::Client> client, std::int64_t lease, std::chrono::seconds t)
-      : etcd(std::move(client)), lease_id(lease), ttl(t), timer(etcd->executor()) {}
+  Keeper(std::shared_ptr<etcd::Client> client, const sched::Clock& c, std::int64_t lease,
+         std::chrono::seconds t)
+      : etcd(std::move(client)), clock(c), lease_id(lease), ttl(t), timer(etcd->executor()) {}
   std::shared_ptr<etcd::Client> etcd;
+  const sched::Clock& clock;
   std::int64_t lease_id;
   std::chrono::seconds ttl;
   asio::steady_timer timer;
-  std::chrono::steady_clock::time_point last_ok = std::chrono::steady_clock::now();
+  sched::SteadyTime last_ok = clock.now();
   bool stop = false;
   bool lost = false;
 };
 
-LeaseLock::LeaseLock(std::shared_ptr<etcd::Client> etcd, std::string key, std::int64_t lease_id,
-                     std::chrono::seconds ttl)
+LeaseLock::LeaseLock(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock, std::string key,
+                     std::int64_t lease_id, std::chrono::seconds ttl)
     : etcd_(std::move(etcd)),
       key_(std::move(key)),
       lease_id_(lease_id),
-      keeper_(std::make_shared<Keeper>(etcd_, lease_id, ttl)) {
+      keeper_(std::make_shared<Keeper>(etcd_, clock, lease_id, ttl)) {
   asio::co_spawn(etcd_->executor(), keep_alive(keeper_), asio::detached);
 }
 
@@ -96,7 +98,7 @@ Task<void> LeaseLock::keep_alive(std::shared_ptr<Keeper> k) {
     auto call = k->etcd->lease_keep_alive(k->lease_id);
     auto answer = co_await std::move(call);
     if (k->stop) break;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = k->clock.now();
     if (answer && answer->ttl() > 0) {
       k->last_ok = now;
       continue;
@@ -130,7 +132,8 @@ Task<void> LeaseLock::release() {
   }
 }
 
-Task<LeaseLock::Attempt> LeaseLock::try_acquire(std::shared_ptr<etcd::Client> etcd, std::string key,
+Task<LeaseLock::Attempt> LeaseLock::try_acquire(std::shared_ptr<etcd::Client> etcd,
+                                                const sched::Clock& clock, std::string key,
                                                 std::string value, std::chrono::seconds ttl) {
   Attempt out;
   auto grant = etcd->lease_grant(ttl);
@@ -161,7 +164,7 @@ Task<LeaseLock::Attempt> LeaseLock::try_acquire(std::shared_ptr<etcd::Client> et
   auto answer = co_await std::move(send);
   if (answer && answer->succeeded()) {
     out.outcome = Outcome::held;
-    out.lock.reset(new LeaseLock(etcd, key, lease_id, ttl));
+    out.lock.reset(new LeaseLock(etcd, clock, key, lease_id, ttl));
     co_return out;
   }
   // Not ours: give the lease back now rather than leave it to expire.
@@ -191,19 +194,20 @@ Task<etcd::Result<std::string>> LeaseLock::holder_of(std::shared_ptr<etcd::Clien
   co_return holder;
 }
 
-Task<LeaseLock::Attempt> LeaseLock::acquire(std::shared_ptr<etcd::Client> etcd, std::string key,
+Task<LeaseLock::Attempt> LeaseLock::acquire(std::shared_ptr<etcd::Client> etcd,
+                                            const sched::Clock& clock, std::string key,
                                             std::string value, std::chrono::seconds ttl,
                                             config::Duration max_wait, config::Duration poll) {
-  const auto give_up = std::chrono::steady_clock::now() + max_wait;
+  const auto give_up = clock.now() + max_wait;
   asio::steady_timer timer(etcd->executor());
   Attempt last;
   while (true) {
-    auto attempt = try_acquire(etcd, key, value, ttl);
+    auto attempt = try_acquire(etcd, clock, key, value, ttl);
     last = co_await std::move(attempt);
     if (last.outcome != Outcome::busy) co_return last;
     // Busy: wait for the key to go, reading only.
     while (true) {
-      if (etcd->cancelled() || std::chrono::steady_clock::now() + poll > give_up) co_return last;
+      if (etcd->cancelled() || clock.now() + poll > give_up) co_return last;
       boost::system::error_code ec;
       timer.expires_after(poll);
       auto wait = timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -2,26 +2,20 @@
 
 #include <algorithm>
 
-#include <fstream>
-#include <sstream>
-
 #include "etcd_warden/config/units.hpp"
-#include "etcd_warden/util/errno_text.hpp"
+#include "etcd_warden/io/file.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::etcd {
 
 namespace {
 
-// Reads a whole PEM or secret file; the error names the file and the reason.
+// Reads a whole PEM or secret file; the error names the config key too.
 util::Result<std::string> read_file(const std::filesystem::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return util::fail(std::string(what) + " " + path.string() + ": " + util::errno_text(errno));
-  }
-  std::ostringstream body;
-  body << in.rdbuf();
-  return body.str();
+  auto text = io::read_file(path);
+  if (!text)
+    return util::fail(std::string(what) + " " + path.string() + ": " + text.error().reason());
+  return std::move(*text);
 }
 
 std::string trim_newlines(std::string s) {

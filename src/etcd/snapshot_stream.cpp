@@ -82,13 +82,13 @@ class SnapshotReactor final : public grpc::ClientReadReactor<pb::SnapshotRespons
       std::string chunk = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
-      auto error = sink_(std::as_bytes(std::span(chunk.data(), chunk.size())));
+      auto taken = sink_(std::as_bytes(std::span(chunk.data(), chunk.size())));
       lock.lock();
       result_.received = result_.received + Bytes{chunk.size()};
       queued_bytes_ -= chunk.size();
       if (spare_.size() < kMaxSpares) spare_.push_back(std::move(chunk));
-      if (error) {
-        result_.sink_error = *error;
+      if (!taken) {
+        result_.sink_error = std::move(taken.error());
         queue_.clear();
         queued_bytes_ = 0;
         // Unlocked, in case gRPC runs a reaction inline; sink_busy_ still

@@ -81,7 +81,7 @@ Task<JobResult> AlarmsJob::run() {
 Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
                                    std::shared_ptr<etcd::Client> etcd, std::uint64_t self) {
   const CoordKeys keys(config->coordination.prefix);
-  const auto now_unix = unix_seconds(context_.clock.wall_now());
+  const auto now_unix = sched::unix_seconds(context_.clock.wall_now());
 
   // A normal defrag that started before the alarm may still hold the lock:
   // wait for it. No new lock can be taken while NOSPACE is raised (LeaseGrant
@@ -137,15 +137,15 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
   const std::int64_t revision = st->header().revision();
   auto compact_op = compact_to(etcd, revision, true, long_deadline);
   auto compacted = co_await std::move(compact_op);
-  if (!compacted.ok) {
+  if (!compacted) {
     co_return JobResult::failure("NOSPACE recovery: compaction to " + std::to_string(revision) +
-                                 " failed: " + compacted.message);
+                                 " failed: " + compacted.error());
   }
-  if (!compacted.already) {
+  if (!compacted->already) {
     metrics::WardenMetrics::set(context_.metrics.compaction_last_revision,
                                 static_cast<double>(revision));
   }
-  spdlog::info("NOSPACE recovery: {}", compacted.message);
+  spdlog::info("NOSPACE recovery: {}", compacted->message);
 
   // 2. Defragment every member, one at a time, with the gates before each.
   const DefragPolicy rules = defrag_policy(
@@ -171,14 +171,14 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     if (!next) break;
     const MemberView& m = *view.find(*next);
     // Its share of the compaction must be done, or the copy keeps the old revisions.
-    auto settle = wait_compaction_settled(etcd, m, long_deadline);
+    auto settle = wait_compaction_settled(etcd, context_.clock, m, long_deadline);
     co_await std::move(settle);
 
     if (pending_ && pending_->member_id == m.id) {
       auto running = defrag_running(etcd, *config, m, m.id == self);
       const std::optional<bool> inflight = co_await std::move(running);
-      if (marker_state(*pending_, m.db_size, inflight, unix_seconds(context_.clock.wall_now())) ==
-          MarkerState::running) {
+      if (marker_state(*pending_, m.db_size, inflight,
+                       sched::unix_seconds(context_.clock.wall_now())) == MarkerState::running) {
         co_return JobResult::failure("NOSPACE recovery waits: the earlier defrag of " + label(m) +
                                      " has not finished yet");
       }
@@ -196,7 +196,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
       where = label(m) + "'s data dir, as its warden last reported";
       auto read = read_disk_report(etcd, keys, m.id);
       auto report = co_await std::move(read);
-      free = usable_report(report, unix_seconds(context_.clock.wall_now()));
+      free = usable_report(report, sched::unix_seconds(context_.clock.wall_now()));
       if (!free) where = label(m) + "'s data dir: no recent report from its warden";
     }
     const Verdict disk = disk_gate(m, free, rules, where);
@@ -208,7 +208,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     auto step = defrag_member(context_, etcd, view, m.id, std::move(options));
     StepOutcome outcome = co_await std::move(step);
     if (outcome.kind == StepOutcome::Kind::still_running) {
-      const auto started = unix_seconds(context_.clock.wall_now());
+      const auto started = sched::unix_seconds(context_.clock.wall_now());
       pending_ = DefragMarker{m.id, m.db_size, started, started + 3600, label(m)};
     }
     if (outcome.kind != StepOutcome::Kind::done) {
@@ -248,7 +248,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
   const std::string probe_key = keys.write_check + "/" + hex_id(self);
   pb::PutRequest put;
   put.set_key(probe_key);
-  put.set_value(std::to_string(unix_seconds(context_.clock.wall_now())));
+  put.set_value(std::to_string(sched::unix_seconds(context_.clock.wall_now())));
   auto write = etcd->put(std::move(put));
   auto written = co_await std::move(write);
   if (!written) {
@@ -263,7 +263,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
   auto refresh = reporter_.publish(context_, self, me != nullptr ? me->url : std::string(), true);
   co_await std::move(refresh);
 
-  co_return JobResult::success("NOSPACE recovered: " + compacted.message + ", defragmented " +
+  co_return JobResult::success("NOSPACE recovered: " + compacted->message + ", defragmented " +
                                std::to_string(done.size()) + " member(s), reclaimed " +
                                to_string(reclaimed) + ", alarm disarmed, writes succeed");
 }

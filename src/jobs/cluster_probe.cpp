@@ -8,14 +8,13 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
 #include <cerrno>
 
+#include "etcd_warden/io/disk.hpp"
 #include "etcd_warden/net/http_get.hpp"
 #include "etcd_warden/net/prom_text.hpp"
 #include "etcd_warden/util/offload.hpp"
-#include "etcd_warden/util/errno_text.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
@@ -74,17 +73,9 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
   co_return view;
 }
 
-util::Result<Bytes> free_disk(const std::filesystem::path& dir) {
-  struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) {
-    return util::fail("cannot measure free space of " + dir.string() + ": " + util::errno_text(errno));
-  }
-  return Bytes{static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize)};
-}
-
 Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir) {
   auto measure = offload(*context.blocking, context.executor,
-                         [dir = std::move(dir)] { return free_disk(dir); });
+                         [dir = std::move(dir)] { return io::free_space(dir); });
   co_return co_await std::move(measure);
 }
 

@@ -13,28 +13,19 @@ namespace etcd_warden::jobs {
 
 using sched::JobResult;
 
-Task<CompactOutcome> compact_to(std::shared_ptr<etcd::Client> etcd, std::int64_t revision,
-                                bool physical, config::Duration timeout) {
+Task<util::Result<Compacted>> compact_to(std::shared_ptr<etcd::Client> etcd, std::int64_t revision,
+                                         bool physical, config::Duration timeout) {
   etcdserverpb::CompactionRequest request;
   request.set_revision(revision);
   request.set_physical(physical);
   auto call = etcd->compact(std::move(request), timeout);
   auto answer = co_await std::move(call);
-  CompactOutcome out;
-  if (answer) {
-    out.ok = true;
-    out.message = "compacted to revision " + std::to_string(revision);
-    co_return out;
-  }
+  if (answer) co_return Compacted{false, "compacted to revision " + std::to_string(revision)};
   // etcd's mvcc.ErrCompacted: "mvcc: required revision has been compacted".
   if (answer.error().message.find("required revision has been compacted") != std::string::npos) {
-    out.ok = true;
-    out.already = true;
-    out.message = "already compacted past revision " + std::to_string(revision);
-    co_return out;
+    co_return Compacted{true, "already compacted past revision " + std::to_string(revision)};
   }
-  out.message = answer.error().to_string();
-  co_return out;
+  co_return util::fail(answer.error().to_string());
 }
 
 Task<JobResult> CompactionJob::run() {
@@ -67,15 +58,16 @@ Task<JobResult> CompactionJob::run() {
 
   auto compact = compact_to(etcd, decision.revision, false, etcd->request_timeout());
   auto outcome = co_await std::move(compact);
-  if (!outcome.ok)
+  if (!outcome) {
     co_return JobResult::failure("compaction to " + std::to_string(decision.revision) +
-                                 " failed: " + outcome.message);
+                                 " failed: " + outcome.error());
+  }
   last_compacted_ = decision.revision;
-  if (!outcome.already) {
+  if (!outcome->already) {
     metrics::WardenMetrics::set(context_.metrics.compaction_last_revision,
                                 static_cast<double>(decision.revision));
   }
-  co_return JobResult::success(outcome.message + " (" + decision.reason + ")");
+  co_return JobResult::success(outcome->message + " (" + decision.reason + ")");
 }
 
 }  // namespace etcd_warden::jobs

@@ -53,7 +53,7 @@ Task<void> DiskReporter::publish(JobContext& context, std::uint64_t self, std::s
     spdlog::debug("disk report not published: {}", free.error());
     co_return;
   }
-  const DiskReport report{*free, unix_seconds(context.clock.wall_now()), client_url,
+  const DiskReport report{*free, sched::unix_seconds(context.clock.wall_now()), client_url,
                           config->etcd.data_dir.string()};
   pb::PutRequest put;
   put.set_key(CoordKeys(config->coordination.prefix).disk(self));

@@ -34,21 +34,22 @@ config::Duration lock_wait(const config::DefragJob& cfg) {
 // The in-flight record, written just before Defragment while the lock is
 // still ours. A coroutine with its own parameters (not a capturing lambda),
 // so nothing it uses can go away while it runs.
-Task<std::string> record_defrag(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
-                                std::int64_t lease, JobContext* ctx, coord::LeaseLock* lock,
-                                MemberView m, config::Duration deadline) {
-  if (lock->lost()) co_return std::string("the defrag lock was lost before starting");
-  const auto started = unix_seconds(ctx->clock.wall_now());
+Task<util::Status> record_defrag(std::shared_ptr<etcd::Client> etcd, CoordKeys keys,
+                                 std::int64_t lease, JobContext* ctx, coord::LeaseLock* lock,
+                                 MemberView m, config::Duration deadline) {
+  if (lock->lost()) co_return util::fail("the defrag lock was lost before starting");
+  const auto started = sched::unix_seconds(ctx->clock.wall_now());
   // The holder itself waits up to twice the deadline for a slow defrag.
   const auto span = std::chrono::duration_cast<std::chrono::seconds>(2 * deadline).count();
   const DefragMarker marker{m.id, m.db_size, started, started + span, label(m)};
   auto write = write_marker(etcd, keys, marker, lease);
   auto written = co_await std::move(write);
   if (!written) {
-    co_return "cannot record the defrag in " + keys.inflight + ": " + written.error().to_string();
+    co_return util::fail("cannot record the defrag in " + keys.inflight + ": " +
+                         written.error().to_string());
   }
-  if (!written.value()) co_return std::string("the defrag lock is no longer ours");
-  co_return std::string();
+  if (!written.value()) co_return util::fail("the defrag lock is no longer ours");
+  co_return util::ok();
 }
 
 }  // namespace
@@ -58,18 +59,16 @@ Task<etcd::Result<std::optional<DefragRound>>> DefragJob::current_round(
   auto read = read_round(etcd, CoordKeys(cfg.coordination.prefix));
   auto recorded = co_await std::move(read);
   if (!recorded) co_return recorded.error();
-  co_return round_in_force(recorded.value(), view, unix_seconds(context_.clock.wall_now()),
+  co_return round_in_force(recorded.value(), view, sched::unix_seconds(context_.clock.wall_now()),
                            round_max_age(cfg.defrag.schedule.every));
 }
 
 bool DefragJob::in_window(const config::DefragJob& cfg) const {
-  if (cfg.window.empty()) return true;
-  const auto window = parse_window(cfg.window);
-  if (!window) return true;  // check-config refuses a bad window; never reached
+  if (!cfg.window) return true;
   const std::time_t now = std::chrono::system_clock::to_time_t(context_.clock.wall_now());
   std::tm local{};
   ::localtime_r(&now, &local);
-  return window->contains(std::chrono::minutes(local.tm_hour * 60 + local.tm_min));
+  return cfg.window->contains(std::chrono::minutes(local.tm_hour * 60 + local.tm_min));
 }
 
 LocalFacts DefragJob::facts(const config::Config& cfg, const util::Result<Bytes>& free) const {
@@ -146,12 +145,12 @@ Task<JobResult> DefragJob::run() {
   }
 
   const CoordKeys keys(config->coordination.prefix);
-  const std::string holder = "holder=" + label(*me) + " member=" + hex_id(self) +
-                             " pid=" + std::to_string(::getpid()) +
-                             " since=" + std::to_string(unix_seconds(context_.clock.wall_now()));
+  const std::string holder =
+      "holder=" + label(*me) + " member=" + hex_id(self) + " pid=" + std::to_string(::getpid()) +
+      " since=" + std::to_string(sched::unix_seconds(context_.clock.wall_now()));
   const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(config->coordination.lock_ttl);
-  auto acquire = coord::LeaseLock::acquire(etcd, keys.lock, holder, ttl, lock_wait(config->defrag),
-                                           std::chrono::seconds(1));
+  auto acquire = coord::LeaseLock::acquire(etcd, context_.clock, keys.lock, holder, ttl,
+                                           lock_wait(config->defrag), std::chrono::seconds(1));
   auto attempt = co_await std::move(acquire);
   switch (attempt.outcome) {
     case coord::LeaseLock::Outcome::busy:
@@ -178,7 +177,7 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
                                   std::shared_ptr<etcd::Client> etcd, coord::LeaseLock& lock,
                                   std::uint64_t self) {
   const CoordKeys keys(config->coordination.prefix);
-  const auto now_unix = unix_seconds(context_.clock.wall_now());
+  const auto now_unix = sched::unix_seconds(context_.clock.wall_now());
 
   // A defrag some warden started and could not see to its end (it died, was
   // stopped or timed out) may still be running in etcd: never start another
@@ -255,7 +254,7 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
   StepOutcome outcome = co_await std::move(step);
   if (outcome.finished_in_etcd) {
     // This member had its turn in the round, whatever came after the copy.
-    const DefragRound next = with_turn(round, self, unix_seconds(context_.clock.wall_now()));
+    const DefragRound next = with_turn(round, self, sched::unix_seconds(context_.clock.wall_now()));
     auto record = put_while_locked(etcd, keys.lock, lease, keys.round, encode(next));
     auto recorded = co_await std::move(record);
     if (!recorded || !recorded.value()) {

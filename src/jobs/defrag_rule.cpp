@@ -19,18 +19,6 @@ double ratio(Bytes part, Bytes whole) {
   return whole.value == 0 ? 0.0 : part.as_double() / whole.as_double();
 }
 
-std::optional<std::chrono::minutes> clock_minutes(std::string_view hhmm) {
-  if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
-  int h = 0, m = 0;
-  auto r1 = std::from_chars(hhmm.data(), hhmm.data() + 2, h);
-  auto r2 = std::from_chars(hhmm.data() + 3, hhmm.data() + 5, m);
-  if (r1.ec != std::errc{} || r1.ptr != hhmm.data() + 2 || r2.ec != std::errc{} ||
-      r2.ptr != hhmm.data() + 5 || h < 0 || h > 23 || m < 0 || m > 59) {
-    return std::nullopt;
-  }
-  return std::chrono::minutes(h * 60 + m);
-}
-
 }  // namespace
 
 DefragPolicy defrag_policy(const config::DefragJob& cfg, std::optional<Bytes> quota) {
@@ -241,19 +229,6 @@ config::Duration defrag_deadline(Bytes db_size, config::Duration floor) {
   const auto d = std::chrono::seconds(60) +
                  std::chrono::seconds(static_cast<std::int64_t>(std::ceil(gib)) * per_gib.count());
   return std::max<config::Duration>(floor, d);
-}
-
-bool TimeWindow::contains(std::chrono::minutes t) const {
-  if (start <= end) return t >= start && t < end;
-  return t >= start || t < end;  // wraps past midnight
-}
-
-std::optional<TimeWindow> parse_window(std::string_view text) {
-  if (text.size() != 11 || text[5] != '-') return std::nullopt;
-  const auto start = clock_minutes(text.substr(0, 5));
-  const auto end = clock_minutes(text.substr(6, 5));
-  if (!start || !end || *start == *end) return std::nullopt;
-  return TimeWindow{*start, *end};
 }
 
 }  // namespace etcd_warden::jobs

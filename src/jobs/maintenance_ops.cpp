@@ -29,10 +29,6 @@ std::string seconds_text(std::chrono::duration<double> d) {
 
 }  // namespace
 
-std::int64_t unix_seconds(sched::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
 Task<void> pause_for(asio::any_io_executor executor, config::Duration d) {
   asio::steady_timer timer(executor);
   timer.expires_after(d);
@@ -41,8 +37,9 @@ Task<void> pause_for(asio::any_io_executor executor, config::Duration d) {
   co_await std::move(wait);
 }
 
-Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
-                                  std::uint64_t to, config::Duration timeout) {
+Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                                  const ClusterView& view, std::uint64_t to,
+                                  config::Duration timeout) {
   const std::uint64_t leader = view.leader_id();
   const MemberView* from = view.find(leader);
   const MemberView* target = view.find(to);
@@ -56,8 +53,8 @@ Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const Clus
   }
   // MoveLeader returns once the leader saw the transfer; wait until both
   // members agree so the next step sees a settled cluster.
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+  const auto give_up = clock.now() + timeout;
+  while (clock.now() < give_up && !etcd->cancelled()) {
     auto a_op = etcd->status(from->url);
     auto a = co_await std::move(a_op);
     auto b_op = etcd->status(target->url);
@@ -73,9 +70,10 @@ Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const Clus
                         config::format_duration(timeout));
 }
 
-Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t member,
-                             const DefragPolicy& policy, config::Duration timeout) {
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
+Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                             std::uint64_t member, const DefragPolicy& policy,
+                             config::Duration timeout) {
+  const auto give_up = clock.now() + timeout;
   std::string last = "no answer yet";
   while (!etcd->cancelled()) {
     auto probe = probe_cluster(etcd);
@@ -98,19 +96,19 @@ Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t m
     } else {
       last = seen.error();
     }
-    if (std::chrono::steady_clock::now() >= give_up) break;
+    if (clock.now() >= give_up) break;
     auto nap = pause_for(etcd->executor(), kPoll);
     co_await std::move(nap);
   }
   co_return Verdict::no(last);
 }
 
-Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const MemberView& member,
-                                   config::Duration timeout) {
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
+Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                                   const MemberView& member, config::Duration timeout) {
+  const auto give_up = clock.now() + timeout;
   std::optional<std::int64_t> last;
   int same = 0;
-  while (std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+  while (clock.now() < give_up && !etcd->cancelled()) {
     auto status_op = etcd->status(member.url);
     auto st = co_await std::move(status_op);
     if (st) {
@@ -146,7 +144,7 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
       co_return out;
     }
     if (plan.kind == LeaderPlan::Kind::hand_off) {
-      auto hand_off = hand_off_leadership(etcd, view, plan.to, settle);
+      auto hand_off = hand_off_leadership(etcd, context.clock, view, plan.to, settle);
       auto handed = co_await std::move(hand_off);
       if (!handed.ok) {
         out.summary = handed.reason;
@@ -164,9 +162,9 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
   }
   if (options.before) {
     auto before = options.before(m, deadline);
-    const std::string refused = co_await std::move(before);
-    if (!refused.empty()) {
-      out.summary = refused;
+    const util::Status ready = co_await std::move(before);
+    if (!ready) {
+      out.summary = ready.error();
       co_return out;
     }
   }
@@ -182,7 +180,7 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
         "DEFRAG " + label(m) + " in place (only voting member): its clients stall until it ends";
     if (context.status_changed) context.status_changed();
   }
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = context.clock.now();
   auto call = etcd->defragment(m.url, deadline);
   auto answer = co_await std::move(call);
   if (out.in_place) {
@@ -208,8 +206,8 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
     // says it finished (the file size changed, or defrag_inflight is 0).
     spdlog::warn("defrag member={} no answer ({}); waiting for etcd to finish", label(m),
                  answer.error().to_string());
-    const auto give_up = std::chrono::steady_clock::now() + deadline;
-    while (!finished && std::chrono::steady_clock::now() < give_up && !etcd->cancelled()) {
+    const auto give_up = context.clock.now() + deadline;
+    while (!finished && context.clock.now() < give_up && !etcd->cancelled()) {
       auto nap = pause_for(etcd->executor(), 1s);
       co_await std::move(nap);
       std::optional<Bytes> size;
@@ -229,10 +227,10 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
       co_return out;
     }
   }
-  out.took = std::chrono::steady_clock::now() - started;
+  out.took = context.clock.now() - started;
   out.finished_in_etcd = true;
 
-  auto settled = wait_caught_up(etcd, member, policy, settle);
+  auto settled = wait_caught_up(etcd, context.clock, member, policy, settle);
   auto healthy = co_await std::move(settled);
   auto st_op = etcd->status(m.url);
   auto st = co_await std::move(st_op);

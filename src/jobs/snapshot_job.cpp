@@ -27,10 +27,6 @@ std::string seconds_text(std::chrono::duration<double> d) {
   return buf;
 }
 
-double unix_seconds(sched::WallTime t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 namespace {
@@ -74,7 +70,7 @@ void SnapshotJob::publish_newest(const std::vector<snapshot::SnapshotEntry>& ent
                                 e.file_bytes.as_double());
     metrics::WardenMetrics::set(context_.metrics.snapshot_last_revision,
                                 static_cast<double>(e.info->revision));
-    context_.metrics.set_last_success("snapshot", unix_seconds(e.info->taken_at));
+    context_.metrics.set_last_success("snapshot", sched::unix_seconds_exact(e.info->taken_at));
     break;
   }
 }
@@ -107,9 +103,9 @@ Task<sched::JobResult> SnapshotJob::run() {
       });
   auto pre = co_await std::move(pre_op);
   cleaned_up_ = true;
-  for (const auto& note : pre.notes) spdlog::info("snapshot {}", note);
-  if (!pre.error.empty()) co_return sched::JobResult::failure(pre.error);
-  if (!pre.insufficient.empty()) co_return sched::JobResult::skipped(pre.insufficient);
+  if (!pre) co_return sched::JobResult::failure(pre.error());
+  for (const auto& note : pre->notes) spdlog::info("snapshot {}", note);
+  if (!pre->insufficient.empty()) co_return sched::JobResult::skipped(pre->insufficient);
 
   const auto taken = context_.clock.wall_now();
   const std::string name =
@@ -117,7 +113,9 @@ Task<sched::JobResult> SnapshotJob::run() {
   auto writer = std::make_shared<snapshot::SnapshotWriter>(cfg.dir, name, cfg.compression,
                                                            cfg.compression_level);
   auto open_op = offload(pool, loop, [writer] { return writer->open(); });
-  if (auto error = co_await std::move(open_op)) co_return sched::JobResult::failure(*error);
+  if (auto opened = co_await std::move(open_op); !opened) {
+    co_return sched::JobResult::failure(opened.error());
+  }
 
   auto stream_op = etcd::stream_snapshot(
       *etcd, etcd->local_url(), stream_timeout(db_size), pool,
@@ -136,7 +134,7 @@ Task<sched::JobResult> SnapshotJob::run() {
   auto finish_op = offload(
       pool, loop, [writer, expected = streamed.db_bytes] { return writer->finish(expected); });
   const snapshot::WriteResult written = co_await std::move(finish_op);
-  if (!written.ok) co_return sched::JobResult::failure(written.error);
+  if (!written) co_return sched::JobResult::failure(written.error());
 
   snapshot::SnapshotInfo info;
   info.file = name;
@@ -146,9 +144,9 @@ Task<sched::JobResult> SnapshotJob::run() {
   info.revision = status->header().revision();
   info.etcd_version = status->version();
   info.taken_at = taken;
-  info.db_bytes = written.db_bytes;
-  info.file_bytes = written.file_bytes;
-  info.sha256 = written.sha256;
+  info.db_bytes = written->db_bytes;
+  info.file_bytes = written->file_bytes;
+  info.sha256 = written->sha256;
   info.compression = cfg.compression;
   info.duration = context_.clock.now() - started;
 
@@ -158,17 +156,17 @@ Task<sched::JobResult> SnapshotJob::run() {
     std::vector<std::string> copy_errors;
     snapshot::RetentionOutcome retention;
   };
-  auto after_op = offload(pool, loop, [info, path = written.path, cfg, now = taken] {
+  auto after_op = offload(pool, loop, [info, path = written->path, cfg, now = taken] {
     After after;
-    if (auto error = snapshot::write_sidecar(snapshot::sidecar_path(path), info)) {
-      after.error = *error;
+    if (auto wrote = snapshot::write_sidecar(snapshot::sidecar_path(path), info); !wrote) {
+      after.error = wrote.error();
       return after;  // without a sidecar the file is not "verified": no retention on its account
     }
-    const snapshot::RetentionPolicy policy{cfg.keep_last, cfg.max_age};
+    const snapshot::RetentionPolicy policy = snapshot::retention_policy(cfg);
     after.retention = snapshot::apply_retention(cfg.dir, policy, now);
     for (const auto& dir : cfg.copy_to) {
-      if (auto error = snapshot::copy_snapshot(path, info, dir)) {
-        after.copy_errors.push_back(*error);
+      if (auto copied = snapshot::copy_snapshot(path, info, dir); !copied) {
+        after.copy_errors.push_back(copied.error());
         continue;
       }
       auto r = snapshot::apply_retention(dir, policy, now);
@@ -188,7 +186,7 @@ Task<sched::JobResult> SnapshotJob::run() {
   for (const auto& d : after.retention.deleted) spdlog::info("snapshot retention deleted {}", d);
   for (const auto& e : after.retention.errors) spdlog::warn("snapshot retention: {}", e);
 
-  std::string summary = "file=" + written.path.string() + " rev=" + std::to_string(info.revision) +
+  std::string summary = "file=" + written->path.string() + " rev=" + std::to_string(info.revision) +
                         " db=" + to_string(info.db_bytes) + " size=" + to_string(info.file_bytes) +
                         " took=" + seconds_text(info.duration);
   std::string problems;
@@ -196,9 +194,9 @@ Task<sched::JobResult> SnapshotJob::run() {
 
   if (!cfg.hook.empty()) {
     auto hook_op = offload(
-        pool, loop, [hook = cfg.hook, path = written.path, info, timeout = cfg.hook_timeout] {
-          return snapshot::run_hook(hook, path, info, timeout);
-        });
+        pool, loop,
+        [hook = cfg.hook, path = written->path, info, timeout = cfg.hook_timeout,
+         &clock = context_.clock] { return snapshot::run_hook(hook, path, info, timeout, clock); });
     const auto hook = co_await std::move(hook_op);
     spdlog::log(hook.exit_code == 0 ? spdlog::level::info : spdlog::level::warn,
                 "snapshot hook exit={} timed_out={} took={}ms{}", hook.exit_code, hook.timed_out,

@@ -10,13 +10,14 @@
 #include <cerrno>
 #include <system_error>
 
-#include "file_io.hpp"
+#include "etcd_warden/io/error.hpp"
+#include "etcd_warden/io/unique_fd.hpp"
 
 namespace etcd_warden::snapshot {
 
 namespace {
 
-using detail::sys_error;
+using io::sys_error;
 
 sched::WallTime mtime_of(const struct stat& st) {
   return sched::WallTime{std::chrono::duration_cast<sched::WallTime::duration>(
@@ -108,7 +109,7 @@ void for_each_stale_partial(const std::filesystem::path& dir, Found found) {
   }
   std::sort(names.begin(), names.end());
   for (const auto& path : names) {
-    detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) continue;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;

@@ -32,6 +32,10 @@ std::string age_text(std::chrono::milliseconds d) {
 
 }  // namespace
 
+RetentionPolicy retention_policy(const config::SnapshotJob& cfg) {
+  return {cfg.keep_last, cfg.max_age};
+}
+
 std::vector<Deletion> decide_retention(std::span<const RetentionCandidate> snapshots,
                                        const RetentionPolicy& policy, sched::WallTime now) {
   std::vector<const RetentionCandidate*> verified;

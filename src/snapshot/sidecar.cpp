@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "etcd_warden/io/error.hpp"
+#include "etcd_warden/io/file.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/util/hex_id.hpp"
 #include "etcd_warden/util/result.hpp"
@@ -17,7 +19,7 @@ namespace etcd_warden::snapshot {
 
 namespace {
 
-using detail::sys_error;
+using io::sys_error;
 using nlohmann::json;
 
 // A sidecar is a few hundred bytes; anything large is not ours.
@@ -194,52 +196,42 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
   return info;
 }
 
-std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
-                                         const SnapshotInfo& info) {
+util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotInfo& info) {
   const std::filesystem::path dir = sidecar.parent_path().empty() ? "." : sidecar.parent_path();
   const std::filesystem::path tmp = dir / partial_file_name(sidecar.filename().string());
   const std::string text = to_json(info);
 
   // A crash may have left the temporary file; it is ours to replace.
   ::unlink(tmp.c_str());
-  detail::UniqueFd fd;
-  if (auto err = detail::create_locked_partial(tmp, fd)) return *err;
+  io::UniqueFd fd;
+  if (auto created = detail::create_locked_partial(tmp, fd); !created) return created;
   const auto fail = [&](std::string err) {
     fd.reset();
     ::unlink(tmp.c_str());
-    return err;
+    return util::fail(std::move(err));
   };
-  if (auto err = detail::write_all(fd.get(), std::as_bytes(std::span(text)), tmp)) {
-    return fail(*err);
+  if (auto written = io::write_all(fd.get(), std::as_bytes(std::span(text)), tmp); !written) {
+    return fail(written.error());
   }
   if (::fsync(fd.get()) != 0) return fail(sys_error("fsync", tmp, errno));
   if (const int err = fd.close_checked()) return fail(sys_error("close", tmp, err));
   if (::rename(tmp.c_str(), sidecar.c_str()) != 0) {
     return fail("rename " + tmp.string() + " -> " + sidecar.string() + ": " +
-                detail::errno_text(errno));
+                io::errno_text(errno));
   }
-  return detail::fsync_dir(dir);
+  return io::fsync_dir(dir);
 }
 
 util::Result<SnapshotInfo> read_sidecar(const std::filesystem::path& sidecar) {
-  detail::UniqueFd fd(::open(sidecar.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return util::fail(sys_error("open", sidecar, errno));
-  std::string text;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return util::fail(sys_error("read", sidecar, errno));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxSidecarBytes) {
+  auto text = io::read_file(sidecar, kMaxSidecarBytes);
+  if (!text) {
+    if (text.error().code == EFBIG) {
       return util::fail(sidecar.string() + ": larger than " + std::to_string(kMaxSidecarBytes) +
                         " bytes, not a sidecar");
     }
+    return util::fail(text.error().message);
   }
-  auto parsed = parse_sidecar(text);
+  auto parsed = parse_sidecar(*text);
   if (!parsed) return util::fail(sidecar.string() + ": " + parsed.error());
   return parsed;
 }

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "etcd_warden/io/error.hpp"
+#include "etcd_warden/io/file.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "file_io.hpp"
 #include "trailer_hash.hpp"
@@ -18,8 +20,8 @@ namespace etcd_warden::snapshot {
 
 namespace {
 
-using detail::sys_error;
-using detail::UniqueFd;
+using io::sys_error;
+using io::UniqueFd;
 
 // Large enough that write(2) calls cost nothing next to the copying (a 4 GiB
 // snapshot is 16k of them), small enough to stay flat next to zstd's own
@@ -35,35 +37,36 @@ std::string mode_text(mode_t mode) {
 
 // mkdir -p where every directory we create is 0700; an existing directory
 // with group/other bits is tightened when it is ours, otherwise reported.
-std::optional<std::string> ensure_private_dir(const std::filesystem::path& dir,
-                                              std::vector<std::string>& notes) {
-  if (dir.empty()) return std::string("snapshot dir: empty path");
+util::Status ensure_private_dir(const std::filesystem::path& dir, std::vector<std::string>& notes) {
+  if (dir.empty()) return util::fail("snapshot dir: empty path");
   std::filesystem::path cur;
   for (const auto& part : dir) {
     cur /= part;
     struct stat st {};
     if (::stat(cur.c_str(), &st) == 0) continue;
-    if (errno != ENOENT) return sys_error("stat", cur, errno);
-    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", cur, errno);
+    if (errno != ENOENT) return util::fail(sys_error("stat", cur, errno));
+    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) {
+      return util::fail(sys_error("mkdir", cur, errno));
+    }
   }
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return sys_error("stat", dir, errno);
-  if (!S_ISDIR(st.st_mode)) return "snapshot dir " + dir.string() + ": not a directory";
-  if ((st.st_mode & 077) == 0) return std::nullopt;
+  if (::stat(dir.c_str(), &st) != 0) return util::fail(sys_error("stat", dir, errno));
+  if (!S_ISDIR(st.st_mode)) return util::fail("snapshot dir " + dir.string() + ": not a directory");
+  if ((st.st_mode & 077) == 0) return util::ok();
   if (st.st_uid != ::geteuid()) {
     notes.push_back("snapshot dir " + dir.string() + " has mode " + mode_text(st.st_mode) +
                     " and belongs to uid " + std::to_string(st.st_uid) +
                     ", not to us: left as is (snapshot files are 0600); make it 0700");
-    return std::nullopt;
+    return util::ok();
   }
   if (::chmod(dir.c_str(), 0700) != 0) {
     notes.push_back(sys_error("chmod 0700", dir, errno) + " (mode is " + mode_text(st.st_mode) +
                     ")");
-    return std::nullopt;
+    return util::ok();
   }
   notes.push_back("snapshot dir " + dir.string() + " had mode " + mode_text(st.st_mode) +
                   ", set to 0700");
-  return std::nullopt;
+  return util::ok();
 }
 
 bool valid_component(const std::string& name) {
@@ -105,53 +108,53 @@ struct SnapshotWriter::State {
     partial_exists = false;
   }
 
-  std::string fail(std::string err) {
+  util::Failure<std::string> fail(std::string err) {
     cleanup();
     phase = Phase::failed;
     error = err;
-    return err;
+    return util::fail(std::move(err));
   }
 
-  std::optional<std::string> not_open() const {
+  util::Status not_open() const {
     switch (phase) {
       case Phase::open:
-        return std::nullopt;
+        return util::ok();
       case Phase::created:
-        return "snapshot writer for " + partial().string() + ": not opened";
+        return util::fail("snapshot writer for " + partial().string() + ": not opened");
       case Phase::finished:
-        return "snapshot writer for " + final_path().string() + ": already finished";
+        return util::fail("snapshot writer for " + final_path().string() + ": already finished");
       case Phase::failed:
         break;
     }
-    return error;
+    return util::fail(error);
   }
 
-  std::optional<std::string> flush() {
-    if (used == 0) return std::nullopt;
-    auto err = detail::write_all(fd.get(), std::span(buf).first(used), partial());
+  util::Status flush() {
+    if (used == 0) return util::ok();
+    auto written = io::write_all(fd.get(), std::span(buf).first(used), partial());
     used = 0;
-    return err;
+    return written;
   }
 
   // Runs the compressor until it has taken all of `in` (and, for ZSTD_e_end,
   // written the whole frame end), flushing the buffer whenever it fills.
-  std::optional<std::string> compress(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
+  util::Status compress(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
     while (true) {
       ZSTD_outBuffer out{buf.data(), buf.size(), used};
       const std::size_t left = ZSTD_compressStream2(cctx.get(), &out, &in, mode);
       if (ZSTD_isError(left)) {
-        return partial().string() + ": zstd: " + ZSTD_getErrorName(left);
+        return util::fail(partial().string() + ": zstd: " + ZSTD_getErrorName(left));
       }
       used = out.pos;
       if (used == buf.size()) {
-        if (auto err = flush()) return err;
+        if (auto flushed = flush(); !flushed) return flushed;
       }
       const bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
-      if (done) return std::nullopt;
+      if (done) return util::ok();
     }
   }
 
-  std::optional<std::string> append(std::span<const std::byte> data) {
+  util::Status append(std::span<const std::byte> data) {
     if (compression == config::Compression::zstd) {
       ZSTD_inBuffer in{data.data(), data.size(), 0};
       return compress(in, ZSTD_e_continue);
@@ -162,21 +165,23 @@ struct SnapshotWriter::State {
       used += n;
       data = data.subspan(n);
       if (used == buf.size()) {
-        if (auto err = flush()) return err;
+        if (auto flushed = flush(); !flushed) return flushed;
       }
     }
-    return std::nullopt;
+    return util::ok();
   }
 
-  std::optional<std::string> start_zstd() {
+  util::Status start_zstd() {
     cctx.reset(ZSTD_createCCtx());
-    if (!cctx) return partial().string() + ": zstd: cannot create a compression context";
+    if (!cctx)
+      return util::fail(partial().string() + ": zstd: cannot create a compression context");
     for (const auto& [param, value] :
          {std::pair{ZSTD_c_compressionLevel, level}, std::pair{ZSTD_c_checksumFlag, 1}}) {
       const std::size_t rc = ZSTD_CCtx_setParameter(cctx.get(), param, value);
-      if (ZSTD_isError(rc)) return partial().string() + ": zstd: " + ZSTD_getErrorName(rc);
+      if (ZSTD_isError(rc))
+        return util::fail(partial().string() + ": zstd: " + ZSTD_getErrorName(rc));
     }
-    return std::nullopt;
+    return util::ok();
   }
 };
 
@@ -193,14 +198,15 @@ SnapshotWriter::~SnapshotWriter() = default;
 SnapshotWriter::SnapshotWriter(SnapshotWriter&&) noexcept = default;
 SnapshotWriter& SnapshotWriter::operator=(SnapshotWriter&&) noexcept = default;
 
-std::optional<std::string> SnapshotWriter::open() {
-  if (!s_) return std::string("snapshot writer: used after move");
+util::Status SnapshotWriter::open() {
+  if (!s_) return util::fail("snapshot writer: used after move");
   State& s = *s_;
   if (s.phase != State::Phase::created) {
-    return s.not_open().value_or("snapshot writer for " + s.partial().string() + ": already open");
+    if (auto state = s.not_open(); !state) return state;
+    return util::fail("snapshot writer for " + s.partial().string() + ": already open");
   }
   if (!valid_component(s.name)) return s.fail("invalid snapshot file name '" + s.name + "'");
-  if (auto err = ensure_private_dir(s.dir, s.notes)) return s.fail(*err);
+  if (auto made = ensure_private_dir(s.dir, s.notes); !made) return s.fail(made.error());
 
   const auto final_path = s.final_path();
   struct stat st {};
@@ -212,86 +218,78 @@ std::optional<std::string> SnapshotWriter::open() {
   const auto partial = s.partial();
   // Locked for as long as it is written: the stale-partial cleanup
   // (catalog.hpp) of this or another process leaves a locked partial alone.
-  if (auto err = detail::create_locked_partial(partial, s.fd)) {
-    if (err->find("File exists") != std::string::npos) {
-      *err += " (another snapshot is being written, or a crash left it)";
+  if (auto created = detail::create_locked_partial(partial, s.fd); !created) {
+    std::string err = created.error();
+    if (err.find("File exists") != std::string::npos) {
+      err += " (another snapshot is being written, or a crash left it)";
     }
-    return s.fail(*err);
+    return s.fail(std::move(err));
   }
   s.partial_exists = true;
 
   if (s.compression == config::Compression::zstd) {
-    if (auto err = s.start_zstd()) return s.fail(*err);
+    if (auto started = s.start_zstd(); !started) return s.fail(started.error());
   }
   s.buf.resize(kBufferSize);
   s.phase = State::Phase::open;
-  return std::nullopt;
+  return util::ok();
 }
 
 std::vector<std::string> SnapshotWriter::notes() const {
   return s_ ? s_->notes : std::vector<std::string>{};
 }
 
-std::optional<std::string> SnapshotWriter::write(std::span<const std::byte> bytes) {
-  if (!s_) return std::string("snapshot writer: used after move");
+util::Status SnapshotWriter::write(std::span<const std::byte> bytes) {
+  if (!s_) return util::fail("snapshot writer: used after move");
   State& s = *s_;
-  if (auto err = s.not_open()) return err;
+  if (auto state = s.not_open(); !state) return state;
   s.hasher.update(bytes);
-  if (auto err = s.append(bytes)) return s.fail(*err);
-  return std::nullopt;
+  if (auto appended = s.append(bytes); !appended) return s.fail(appended.error());
+  return util::ok();
 }
 
 WriteResult SnapshotWriter::finish(std::optional<Bytes> expected_db_bytes) {
-  WriteResult r;
-  if (!s_) {
-    r.error = "snapshot writer: used after move";
-    return r;
-  }
+  if (!s_) return util::fail("snapshot writer: used after move");
   State& s = *s_;
-  if (auto err = s.not_open()) {
-    r.error = *err;
-    return r;
-  }
+  if (auto state = s.not_open(); !state) return util::fail(state.error());
   const auto partial = s.partial();
   const auto final_path = s.final_path();
-  const auto failed = [&](std::string err) {
-    r.error = s.fail(std::move(err));
-    return r;
-  };
 
-  const auto check = s.hasher.finish("etcd sent");
-  if (!check.ok) return failed(partial.string() + ": " + check.error);
-  if (expected_db_bytes && expected_db_bytes->value != check.db_bytes) {
-    return failed(partial.string() + ": etcd announced " +
+  auto digest = s.hasher.finish("etcd sent");
+  if (!digest) return s.fail(partial.string() + ": " + digest.error());
+  if (expected_db_bytes && expected_db_bytes->value != digest->db_bytes) {
+    return s.fail(partial.string() + ": etcd announced " +
                   std::to_string(expected_db_bytes->value) + " database bytes, received " +
-                  std::to_string(check.db_bytes));
+                  std::to_string(digest->db_bytes));
   }
   if (s.compression == config::Compression::zstd) {
     ZSTD_inBuffer none{nullptr, 0, 0};
-    if (auto err = s.compress(none, ZSTD_e_end)) return failed(*err);
+    if (auto ended = s.compress(none, ZSTD_e_end); !ended) return s.fail(ended.error());
   }
-  if (auto err = s.flush()) return failed(*err);
-  if (::fsync(s.fd.get()) != 0) return failed(sys_error("fsync", partial, errno));
+  if (auto flushed = s.flush(); !flushed) return s.fail(flushed.error());
+  if (::fsync(s.fd.get()) != 0) return s.fail(sys_error("fsync", partial, errno));
   struct stat st {};
-  if (::fstat(s.fd.get(), &st) != 0) return failed(sys_error("stat", partial, errno));
-  if (const int err = s.fd.close_checked()) return failed(sys_error("close", partial, err));
-  if (auto err = detail::rename_noreplace(partial, final_path)) return failed(*err);
+  if (::fstat(s.fd.get(), &st) != 0) return s.fail(sys_error("stat", partial, errno));
+  if (const int err = s.fd.close_checked()) return s.fail(sys_error("close", partial, err));
+  if (auto renamed = io::rename_noreplace(partial, final_path); !renamed) {
+    return s.fail(renamed.error());
+  }
   s.partial_exists = false;
-  if (auto err = detail::fsync_dir(s.dir)) {
+  if (auto synced = io::fsync_dir(s.dir); !synced) {
     // The rename may not survive a crash; do not leave a file that looks done.
     ::unlink(final_path.c_str());
-    return failed(*err + "; removed " + final_path.string());
+    return s.fail(synced.error() + "; removed " + final_path.string());
   }
 
   s.phase = State::Phase::finished;
   s.buf = {};
   s.cctx.reset();
-  r.ok = true;
+  WrittenSnapshot r;
   r.path = final_path;
   r.stream_bytes = Bytes{s.hasher.total_bytes()};
-  r.db_bytes = Bytes{check.db_bytes};
+  r.db_bytes = Bytes{digest->db_bytes};
   r.file_bytes = Bytes{static_cast<std::uint64_t>(st.st_size)};
-  r.sha256 = check.sha256;
+  r.sha256 = std::move(digest->sha256);
   return r;
 }
 

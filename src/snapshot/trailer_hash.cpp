@@ -62,34 +62,29 @@ void TrailerHasher::update(std::span<const std::byte> data) {
   tail_len_ += data.size();
 }
 
-TrailerCheck TrailerHasher::finish(std::string_view source) {
-  TrailerCheck check;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+util::Result<TrailerDigest> TrailerHasher::finish(std::string_view source) {
+  TrailerDigest digest;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_->md.get(), digest.data(), &len);
-  check.sha256 = hex(std::span(digest).first(len));
+  EVP_DigestFinal_ex(ctx_->md.get(), md.data(), &len);
+  digest.sha256 = hex(std::span(md).first(len));
   if (total_ < kBlock + kTrailerSize) {
-    check.error = "truncated: " + std::to_string(total_) +
-                  " bytes, an etcd snapshot has at least one 512-byte block and the 32-byte "
-                  "sha256 trailer";
-    check.sha256.clear();
-    return check;
+    return util::fail("truncated: " + std::to_string(total_) +
+                      " bytes, an etcd snapshot has at least one 512-byte block and the 32-byte "
+                      "sha256 trailer");
   }
-  check.db_bytes = total_ - kTrailerSize;
-  if (check.db_bytes % kBlock != 0) {
-    check.error = "truncated: " + std::to_string(check.db_bytes) +
-                  " bytes before the trailer, not a whole number of 512-byte blocks";
-    return check;
+  digest.db_bytes = total_ - kTrailerSize;
+  if (digest.db_bytes % kBlock != 0) {
+    return util::fail("truncated: " + std::to_string(digest.db_bytes) +
+                      " bytes before the trailer, not a whole number of 512-byte blocks");
   }
   const std::string trailer =
       hex(std::span(reinterpret_cast<const unsigned char*>(tail_.data()), kTrailerSize));
-  if (trailer != check.sha256) {
-    check.error = "sha256 trailer mismatch: " + std::string(source) + " " + trailer +
-                  ", content hashes to " + check.sha256;
-    return check;
+  if (trailer != digest.sha256) {
+    return util::fail("sha256 trailer mismatch: " + std::string(source) + " " + trailer +
+                      ", content hashes to " + digest.sha256);
   }
-  check.ok = true;
-  return check;
+  return digest;
 }
 
 }  // namespace etcd_warden::snapshot::detail

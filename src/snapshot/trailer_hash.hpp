@@ -12,13 +12,15 @@
 #include <string>
 #include <string_view>
 
+#include "etcd_warden/util/result.hpp"
+
 namespace etcd_warden::snapshot::detail {
 
 inline constexpr std::size_t kTrailerSize = 32;
 
-struct TrailerCheck {
-  bool ok = false;
-  std::string error;           // "truncated: ..." or "sha256 trailer mismatch: ..."
+// A stream whose trailer matched. The error otherwise: "truncated: ..." or
+// "sha256 trailer mismatch: ...".
+struct TrailerDigest {
   std::string sha256;          // hex of what the content hashes to
   std::uint64_t db_bytes = 0;  // bytes before the trailer
 };
@@ -33,7 +35,7 @@ class TrailerHasher {
   void update(std::span<const std::byte> data);
   std::uint64_t total_bytes() const { return total_; }
   // `source` names who supplied the trailer in a mismatch: "file says X" / "etcd sent X".
-  TrailerCheck finish(std::string_view source);
+  util::Result<TrailerDigest> finish(std::string_view source);
 
  private:
   void hash(std::span<const std::byte> data);

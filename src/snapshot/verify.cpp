@@ -13,6 +13,9 @@
 #include <span>
 #include <vector>
 
+#include "etcd_warden/io/error.hpp"
+#include "etcd_warden/io/file.hpp"
+#include "etcd_warden/io/unique_fd.hpp"
 #include "file_io.hpp"
 #include "trailer_hash.hpp"
 
@@ -20,68 +23,68 @@ namespace etcd_warden::snapshot {
 
 namespace {
 
-using detail::sys_error;
-using detail::UniqueFd;
+using io::sys_error;
+using io::UniqueFd;
 
 constexpr std::size_t kReadSize = std::size_t{1} << 20;
 constexpr std::array<std::byte, 4> kZstdMagic{std::byte{0x28}, std::byte{0xB5}, std::byte{0x2F},
                                               std::byte{0xFD}};
 
 // Receives the plain snapshot bytes; returns an error to stop.
-using Sink = std::function<std::optional<std::string>(std::span<const std::byte>)>;
+using Sink = std::function<util::Status(std::span<const std::byte>)>;
 
 struct FreeDCtx {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
 // Reads up to buf.size() bytes; fewer only at the end of the file.
-std::optional<std::string> read_some(int fd, std::span<std::byte> buf,
-                                     const std::filesystem::path& p, std::size_t& got) {
+util::Status read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& p,
+                       std::size_t& got) {
   got = 0;
   while (got < buf.size()) {
     const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sys_error("read", p, errno);
+      return util::fail(sys_error("read", p, errno));
     }
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
-  return std::nullopt;
+  return util::ok();
 }
 
-// Feeds the plain content of `path` to the hasher and `sink`; fills everything
-// in `r` except ok/error for the trailer, which the caller decides.
-std::optional<std::string> scan(const std::filesystem::path& path, VerifyResult& r,
-                                detail::TrailerHasher& hasher, const Sink& sink) {
+// Feeds the plain content of `path` to the hasher and `sink`; fills the size
+// and compression in `r`, and leaves the trailer to the caller.
+util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r,
+                  detail::TrailerHasher& hasher, const Sink& sink) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return sys_error("open", path, errno);
+  if (!fd.valid()) return util::fail(sys_error("open", path, errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return sys_error("stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return path.string() + ": not a regular file";
+  if (::fstat(fd.get(), &st) != 0) return util::fail(sys_error("stat", path, errno));
+  if (!S_ISREG(st.st_mode)) return util::fail(path.string() + ": not a regular file");
   r.file_bytes = Bytes{static_cast<std::uint64_t>(st.st_size)};
 
   std::vector<std::byte> in(kReadSize);
   std::size_t got = 0;
-  if (auto err = read_some(fd.get(), in, path, got)) return err;
+  if (auto read = read_some(fd.get(), in, path, got); !read) return read;
   r.compressed =
       got >= kZstdMagic.size() && std::memcmp(in.data(), kZstdMagic.data(), kZstdMagic.size()) == 0;
 
-  const auto emit = [&](std::span<const std::byte> plain) -> std::optional<std::string> {
+  const auto emit = [&](std::span<const std::byte> plain) -> util::Status {
     hasher.update(plain);
-    return sink ? sink(plain) : std::nullopt;
+    return sink ? sink(plain) : util::ok();
   };
 
   if (!r.compressed) {
     while (got > 0) {
-      if (auto err = emit(std::span(in).first(got))) return err;
-      if (auto err = read_some(fd.get(), in, path, got)) return err;
+      if (auto emitted = emit(std::span(in).first(got)); !emitted) return emitted;
+      if (auto read = read_some(fd.get(), in, path, got); !read) return read;
     }
-    return std::nullopt;
+    return util::ok();
   }
 
   std::unique_ptr<ZSTD_DCtx, FreeDCtx> dctx(ZSTD_createDCtx());
-  if (!dctx) return path.string() + ": zstd: cannot create a decompression context";
+  if (!dctx) return util::fail(path.string() + ": zstd: cannot create a decompression context");
   std::vector<std::byte> out(ZSTD_DStreamOutSize());
   std::size_t last = 0;  // 0 once a frame is complete
   while (got > 0) {
@@ -91,33 +94,29 @@ std::optional<std::string> scan(const std::filesystem::path& path, VerifyResult&
     while (zin.pos < zin.size) {
       ZSTD_outBuffer zout{out.data(), out.size(), 0};
       last = ZSTD_decompressStream(dctx.get(), &zout, &zin);
-      if (ZSTD_isError(last)) return path.string() + ": zstd: " + ZSTD_getErrorName(last);
-      if (auto err = emit(std::span(out).first(zout.pos))) return err;
+      if (ZSTD_isError(last)) {
+        return util::fail(path.string() + ": zstd: " + ZSTD_getErrorName(last));
+      }
+      if (auto emitted = emit(std::span(out).first(zout.pos)); !emitted) return emitted;
     }
-    if (auto err = read_some(fd.get(), in, path, got)) return err;
+    if (auto read = read_some(fd.get(), in, path, got); !read) return read;
   }
   if (last != 0) {
-    return path.string() + ": truncated: the zstd stream ends in the middle of a frame (after " +
-           std::to_string(hasher.total_bytes()) + " decompressed bytes)";
+    return util::fail(path.string() +
+                      ": truncated: the zstd stream ends in the middle of a frame (after " +
+                      std::to_string(hasher.total_bytes()) + " decompressed bytes)");
   }
-  return std::nullopt;
+  return util::ok();
 }
 
 VerifyResult run(const std::filesystem::path& path, const Sink& sink) {
-  VerifyResult r;
+  VerifiedSnapshot r;
   detail::TrailerHasher hasher;
-  if (auto err = scan(path, r, hasher, sink)) {
-    r.error = *err;
-    return r;
-  }
-  const auto check = hasher.finish("file says");
-  r.db_bytes = Bytes{check.db_bytes};
-  r.sha256 = check.sha256;
-  if (!check.ok) {
-    r.error = path.string() + ": " + check.error;
-    return r;
-  }
-  r.ok = true;
+  if (auto scanned = scan(path, r, hasher, sink); !scanned) return util::fail(scanned.error());
+  auto digest = hasher.finish("file says");
+  if (!digest) return util::fail(path.string() + ": " + digest.error());
+  r.db_bytes = Bytes{digest->db_bytes};
+  r.sha256 = std::move(digest->sha256);
   return r;
 }
 
@@ -127,23 +126,21 @@ VerifyResult verify_file(const std::filesystem::path& file) {
   return run(file, nullptr);
 }
 
-std::optional<std::string> decompress_to(const std::filesystem::path& in,
-                                         const std::filesystem::path& out) {
+util::Status decompress_to(const std::filesystem::path& in, const std::filesystem::path& out) {
   UniqueFd fd(::open(out.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
-  if (!fd.valid()) return sys_error("open", out, errno);
+  if (!fd.valid()) return util::fail(sys_error("open", out, errno));
   const auto fail = [&](std::string err) {
     fd.reset();
     ::unlink(out.c_str());
-    return err;
+    return util::fail(std::move(err));
   };
   const Sink sink = [&](std::span<const std::byte> plain) {
-    return detail::write_all(fd.get(), plain, out);
+    return io::write_all(fd.get(), plain, out);
   };
-  const VerifyResult r = run(in, sink);
-  if (!r.ok) return fail(r.error);
+  if (auto verified = run(in, sink); !verified) return fail(verified.error());
   if (::fsync(fd.get()) != 0) return fail(sys_error("fsync", out, errno));
   if (const int err = fd.close_checked()) return fail(sys_error("close", out, err));
-  return std::nullopt;
+  return util::ok();
 }
 
 }  // namespace etcd_warden::snapshot

@@ -81,12 +81,8 @@ SourceValues from_etcd_config_file(std::string_view yaml) {
 
 // kubeadm writes `command: [etcd, --flag=value, ...]` and no `args`; a
 // hand-edited manifest may use `args` with the image's entrypoint instead.
-std::optional<std::vector<std::string>> kubeadm_etcd_command(std::string_view yaml,
-                                                             std::string* error) {
-  auto fail = [error](std::string message) -> std::optional<std::vector<std::string>> {
-    if (error != nullptr) *error = std::move(message);
-    return std::nullopt;
-  };
+util::Result<std::vector<std::string>> kubeadm_etcd_command(std::string_view yaml) {
+  using util::fail;
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (!root.IsMap() || !root["spec"].IsMap() || !root["spec"]["containers"].IsSequence()) {
@@ -100,7 +96,7 @@ std::optional<std::vector<std::string>> kubeadm_etcd_command(std::string_view ya
         return fail("the etcd container's command or args is not a list of strings");
       if (command->empty()) command->push_back("etcd");  // the image's entrypoint
       command->insert(command->end(), args->begin(), args->end());
-      return command;
+      return std::move(*command);
     }
     return fail("no container named etcd");
   } catch (const YAML::Exception& e) {

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "etcd_warden/util/errno_text.hpp"
+#include "etcd_warden/io/error.hpp"
 
 namespace etcd_warden::tuning {
 
@@ -46,7 +46,7 @@ ProbeResult probe_fsync(const ProbeOptions& o) {
   using Clock = std::chrono::steady_clock;
   ProbeResult r;
   auto fail = [&](const char* what) {
-    r.error = "fsync probe in " + o.dir.string() + ": " + what + ": " + util::errno_text(errno);
+    r.error = "fsync probe in " + o.dir.string() + ": " + what + ": " + io::errno_text(errno);
     return r;
   };
   const auto start = Clock::now();

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "etcd_keys.hpp"
-#include "text_file.hpp"
+#include "etcd_warden/io/file.hpp"
 
 namespace etcd_warden::tuning::detail {
 
@@ -45,13 +45,13 @@ LaunchSettings from_config_file(const Launch& launch, const fs::path& file,
                                 const std::string& named_by) {
   LaunchSettings out;
   out.config_file = file;
-  const TextFile read = read_text_file(file);
-  if (!read.text) {
+  const auto read = io::read_file(file);
+  if (!read) {
     out.notes.push_back("cannot read etcd's config file " + file.string() + " (" + named_by +
-                        "): " + read.reason());
+                        "): " + read.error().reason());
     return out;
   }
-  const SourceValues values = from_etcd_config_file(*read.text);
+  const SourceValues values = from_etcd_config_file(*read);
   add_problems(out.notes, file.string(), values.problems);
   const std::string& context = named_by;
   const bool clean = values.problems.empty();

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <system_error>
 
+#include "etcd_warden/io/file.hpp"
 #include "etcd_warden/util/url.hpp"
-#include "text_file.hpp"
 
 namespace etcd_warden::tuning::detail {
 
@@ -34,8 +34,8 @@ std::string first_line(std::string text) {
 }
 
 bool is_etcd(const fs::path& dir, const std::vector<std::string>& argv) {
-  const auto comm = read_text_file(dir / "comm");
-  if (comm.text && first_line(*comm.text) == "etcd") return true;
+  const auto comm = io::read_file(dir / "comm");
+  if (comm && first_line(*comm) == "etcd") return true;
   return !argv.empty() && fs::path(argv[0]).filename() == "etcd";
 }
 
@@ -43,9 +43,9 @@ bool is_etcd(const fs::path& dir, const std::vector<std::string>& argv) {
 // relative to the process's working directory, which /proc/PID/cwd names
 // where we may read it.
 std::optional<Candidate> inspect(const fs::path& dir, int pid) {
-  const auto cmdline = read_text_file(dir / "cmdline");
-  if (!cmdline.text) return std::nullopt;  // gone, or not ours to see
-  const auto argv = split_nul(*cmdline.text);
+  const auto cmdline = io::read_file(dir / "cmdline");
+  if (!cmdline) return std::nullopt;  // gone, or not ours to see
+  const auto argv = split_nul(*cmdline);
   if (argv.empty() || !is_etcd(dir, argv)) return std::nullopt;  // kernel threads, zombies
 
   Candidate out;
@@ -53,12 +53,13 @@ std::optional<Candidate> inspect(const fs::path& dir, int pid) {
   Launch launch;
   launch.argv_place = (dir / "cmdline").string();
   launch.argv = argv;
-  const auto environ = read_text_file(dir / "environ");
-  if (environ.text) {
-    launch.env.push_back({(dir / "environ").string(), "", split_nul(*environ.text)});
+  const auto environ = io::read_file(dir / "environ");
+  if (environ) {
+    launch.env.push_back({(dir / "environ").string(), "", split_nul(*environ)});
   } else {
     launch.env_complete = false;
-    out.environ_problem = "cannot read " + (dir / "environ").string() + " (" + environ.reason() +
+    out.environ_problem = "cannot read " + (dir / "environ").string() + " (" +
+                          environ.error().reason() +
                           "): values the command line does not set are taken from the unit and "
                           "files, as if etcd had been started from them";
   }

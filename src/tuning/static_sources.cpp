@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "etcd_warden/io/file.hpp"
 #include "etcd_warden/systemd/unit_startup.hpp"
-#include "text_file.hpp"
 
 namespace etcd_warden::tuning::detail {
 
@@ -34,17 +34,17 @@ bool is_default_place(const fs::path& path) {
 std::optional<std::vector<std::string>> read_env_file(const fs::path& path, const std::string& role,
                                                       bool silent_if_missing,
                                                       std::vector<std::string>& notes) {
-  const TextFile file = read_text_file(path);
-  if (file.missing()) {
+  const auto file = io::read_file(path);
+  if (!file && file.error().missing()) {
     if (!silent_if_missing) notes.push_back(path.string() + " (" + role + ") does not exist");
     return std::nullopt;
   }
-  if (!file.text) {
-    notes.push_back("cannot read " + path.string() + " (" + role + "): " + file.reason());
+  if (!file) {
+    notes.push_back("cannot read " + path.string() + " (" + role + "): " + file.error().reason());
     return std::nullopt;
   }
   std::vector<std::string> problems;
-  auto entries = parse_env_file(*file.text, &problems);
+  auto entries = parse_env_file(*file, &problems);
   add_problems(notes, path.string(), problems);
   return entries;
 }
@@ -100,20 +100,19 @@ void read_unit(const config::TuningJob& tuning, std::vector<LaunchSettings>& out
 void read_manifest(const fs::path& path, std::vector<LaunchSettings>& out,
                    std::vector<std::string>& notes) {
   if (path.empty()) return;
-  const TextFile file = read_text_file(path);
-  if (file.missing()) {
+  const auto file = io::read_file(path);
+  if (!file && file.error().missing()) {
     if (!is_default_place(path))
       notes.push_back(path.string() + " (tuning.kubeadm_manifest) does not exist");
     return;
   }
-  if (!file.text) {
-    notes.push_back("cannot read " + path.string() + ": " + file.reason());
+  if (!file) {
+    notes.push_back("cannot read " + path.string() + ": " + file.error().reason());
     return;
   }
-  std::string error;
-  auto command = kubeadm_etcd_command(*file.text, &error);
+  auto command = kubeadm_etcd_command(*file);
   if (!command) {
-    notes.push_back(path.string() + ": " + error);
+    notes.push_back(path.string() + ": " + command.error());
     return;
   }
   Launch launch;

@@ -45,17 +45,18 @@ TEST_CASE(
   REQUIRE(made.ok());
   auto client = *made;
 
+  const etcd_warden::sched::SystemClock clock;
   struct Seen {
     coord::LeaseLock::Outcome first{}, second{};
     std::string second_holder;
     bool held_after_wait = false, lost = true, gone_after_release = false;
   } seen;
   auto body = [&]() -> etcd_warden::Task<void> {
-    auto take = coord::LeaseLock::try_acquire(client, "/t/lock", "holder=a", 2s);
+    auto take = coord::LeaseLock::try_acquire(client, clock, "/t/lock", "holder=a", 2s);
     auto first = co_await std::move(take);
     seen.first = first.outcome;
     if (!first.lock) co_return;
-    auto again = coord::LeaseLock::try_acquire(client, "/t/lock", "holder=b", 2s);
+    auto again = coord::LeaseLock::try_acquire(client, clock, "/t/lock", "holder=b", 2s);
     auto second = co_await std::move(again);
     seen.second = second.outcome;
     seen.second_holder = second.holder;

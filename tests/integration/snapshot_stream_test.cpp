@@ -61,9 +61,8 @@ TEST_CASE("snapshot stream: cancel_all racing the end of many streams", "[etcd][
       // cancelled and complete streams meet a cancel_all right at their end.
       const auto after = std::chrono::microseconds(150 * (i % 16));
       asio::co_spawn(io, cancel_until_done(client, done, after), asio::detached);
-      auto op = etcd::stream_snapshot(*client, url, 10s, pool, [](std::span<const std::byte>) {
-        return std::optional<std::string>{};
-      });
+      auto op = etcd::stream_snapshot(*client, url, 10s, pool,
+                                      [](std::span<const std::byte>) { return util::ok(); });
       auto r = co_await std::move(op);
       *done = true;
       ++seen.ended;

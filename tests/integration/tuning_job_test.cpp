@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "support/etcd_cluster.hpp"
 #include "support/http_get.hpp"
@@ -37,12 +39,15 @@ struct Warden : MetricsWarden {
   }
 };
 
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
-    ++n;
+// The new verdict of every "tuning verdict [OLD -> ]NEW: ..." line, in order.
+std::vector<std::string> verdict_lines(const std::string& log) {
+  std::vector<std::string> out;
+  static const std::regex line("tuning verdict (?:[a-z]+ -> )?([a-z]+):");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator();
+       ++it) {
+    out.push_back((*it)[1]);
   }
-  return n;
+  return out;
 }
 
 }  // namespace
@@ -80,7 +85,7 @@ TEST_CASE("the daemon reads the member's timeouts from its command line and publ
   }
 }
 
-TEST_CASE("a tight election timeout: STATUS says TUNING WARN, the log says it once",
+TEST_CASE("a tight election timeout: STATUS says TUNING WARN, the log says it once per change",
           "[tuning][daemon]") {
   EtcdCluster cluster({.members = 1});
   // 600ms is below 10 x 100ms: a warning whatever the disk.
@@ -90,11 +95,19 @@ TEST_CASE("a tight election timeout: STATUS says TUNING WARN, the log says it on
   REQUIRE_EVENTUALLY(warden.status_contains("TUNING WARN"), 20s);
   CHECK(warden.status_contains("election >= 10 x heartbeat"));
   REQUIRE_EVENTUALLY(warden.has("etcd_warden_tuning_verdict 1\n"), 10s);
-  // Several more runs (every 1s), still one log line for the verdict.
+  // Several more runs (every 1s), and a log line only when the verdict
+  // changed: the first says WARN, no two in a row say the same. (A loaded
+  // disk may push the fsync part to CRIT and back meanwhile; that is a change.)
   REQUIRE_EVENTUALLY(warden.tuning_runs() >= 4, 20s);
-  CHECK(count(warden.process->log(), "tuning verdict") == 1);
+  const std::string log = warden.process->log();
+  INFO(log);
+  const auto verdicts = verdict_lines(log);
+  REQUIRE_FALSE(verdicts.empty());
+  CHECK(verdicts.front() == "warn");
+  for (std::size_t i = 1; i < verdicts.size(); ++i) CHECK(verdicts[i] != verdicts[i - 1]);
+  CHECK(verdicts.size() < static_cast<std::size_t>(warden.tuning_runs()));
   // The explicit values differ from what etcd runs with (its defaults): said once.
-  CHECK(warden.process->log().find("tuning.election_timeout") != std::string::npos);
+  CHECK(log.find("tuning.election_timeout") != std::string::npos);
 }
 
 TEST_CASE("job tuning answers on a member that lost its quorum", "[tuning][cli]") {

@@ -24,7 +24,7 @@ ClusterView nospace() {
 }
 
 DefragPolicy policy() {
-  DefragPolicy p;
+  DefragPolicy p = defrag_policy(etcd_warden::config::DefragJob{}, std::nullopt);
   p.max_raft_lag = 100;
   return p;
 }

@@ -163,7 +163,7 @@ tuning: {enabled: false, heartbeat_interval: 100ms, election_timeout: 1s}
   CHECK(c.defrag.min_free == etcd_warden::Bytes{1'000'000'000});
   CHECK(c.defrag.min_free_ratio == 0.5);
   CHECK(c.defrag.max_quota_usage == 1.0);
-  CHECK(c.defrag.window == "22:00-04:00");
+  CHECK(c.defrag.window == TimeWindow{22h, 4h});
   CHECK(c.defrag.schedule == Schedule{30min, 1min});
   CHECK(c.defrag.max_raft_lag == 50);
   CHECK(c.defrag.disk_margin == etcd_warden::Bytes::gib(1));
@@ -449,7 +449,7 @@ TEST_CASE("render loads back to an equal config", "[config][loader]") {
     c.defrag.min_free = etcd_warden::Bytes{1500};
     c.defrag.min_free_ratio = 0.1;
     c.defrag.max_quota_usage = 0.95;
-    c.defrag.window = "23:30-02:15";
+    c.defrag.window = TimeWindow{23h + 30min, 2h + 15min};
     c.defrag.max_raft_lag = 7;
     c.defrag.disk_margin = etcd_warden::Bytes{123456789};
     c.alarms.enabled = false;

@@ -149,3 +149,31 @@ TEST_CASE("format_size is exact, canonical and round-trips", "[config][units]") 
   CHECK(format_size(c.first) == c.second);
   CHECK(parse_size(c.second) == c.first);
 }
+
+TEST_CASE("defrag window: daily, local time, may wrap past midnight", "[config][units]") {
+  using std::chrono::minutes;
+  const auto night = etcd_warden::config::parse_time_window("01:00-05:00");
+  REQUIRE(night);
+  CHECK_FALSE(night->contains(minutes(59)));
+  CHECK(night->contains(minutes(60)));
+  CHECK(night->contains(minutes(299)));
+  CHECK_FALSE(night->contains(minutes(300)));
+  const auto wrap = etcd_warden::config::parse_time_window("22:00-04:00");
+  REQUIRE(wrap);
+  CHECK(wrap->contains(minutes(23 * 60)));
+  CHECK(wrap->contains(minutes(0)));
+  CHECK_FALSE(wrap->contains(minutes(4 * 60)));
+  CHECK_FALSE(wrap->contains(minutes(12 * 60)));
+  for (const char* bad : {"", "1:00-05:00", "01:00-01:00", "25:00-01:00", "01:00 05:00"}) {
+    INFO(bad);
+    CHECK_FALSE(etcd_warden::config::parse_time_window(bad));
+  }
+}
+
+TEST_CASE("defrag window: formats back to what was written", "[config][units]") {
+  for (const char* text : {"01:00-05:00", "22:00-04:00", "00:00-23:59", "23:30-02:15"}) {
+    const auto w = etcd_warden::config::parse_time_window(text);
+    REQUIRE(w);
+    CHECK(etcd_warden::config::format_time_window(*w) == text);
+  }
+}

@@ -326,26 +326,6 @@ TEST_CASE("defrag deadline scales with the database size", "[defrag][rule]") {
   CHECK(defrag_deadline(Bytes{0}, 10min) == 10min);  // never below the floor
 }
 
-TEST_CASE("defrag window: daily, local time, may wrap past midnight", "[defrag][rule]") {
-  using std::chrono::minutes;
-  const auto night = parse_window("01:00-05:00");
-  REQUIRE(night);
-  CHECK_FALSE(night->contains(minutes(59)));
-  CHECK(night->contains(minutes(60)));
-  CHECK(night->contains(minutes(299)));
-  CHECK_FALSE(night->contains(minutes(300)));
-  const auto wrap = parse_window("22:00-04:00");
-  REQUIRE(wrap);
-  CHECK(wrap->contains(minutes(23 * 60)));
-  CHECK(wrap->contains(minutes(0)));
-  CHECK_FALSE(wrap->contains(minutes(4 * 60)));
-  CHECK_FALSE(wrap->contains(minutes(12 * 60)));
-  for (const char* bad : {"", "1:00-05:00", "01:00-01:00", "25:00-01:00", "01:00 05:00"}) {
-    INFO(bad);
-    CHECK_FALSE(parse_window(bad));
-  }
-}
-
 TEST_CASE("in-flight marker: round trip and when it counts as finished", "[defrag][rule]") {
   const DefragMarker m{0x8e9e05c52164694dULL, Bytes::mib(900), 1000, 1360, "m2"};
   const std::string text = encode(m);

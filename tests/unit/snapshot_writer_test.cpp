@@ -1,18 +1,13 @@
 // The snapshot building blocks on a real filesystem: writer, verify, sidecar,
-// catalog. The last case takes a snapshot from a real etcd (etcd_tool("etcd")
-// on loopback) and checks our files against etcdctl (etcdutl from 3.5 on).
+// catalog. Against etcd's own tools: tests/integration/snapshot_files_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +20,6 @@
 #include <iterator>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "etcd_warden/snapshot/catalog.hpp"
@@ -33,7 +27,7 @@
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/snapshot/verify.hpp"
-#include "support/etcd_tools.hpp"
+#include "support/result_printing.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace etcd_warden;
@@ -48,10 +42,6 @@ namespace {
 
 using Blob = std::vector<std::byte>;
 
-using etcd_warden::testing::etcd_bin_dir;
-using etcd_warden::testing::etcd_snapshot_tool;
-using etcd_warden::testing::etcd_tool;
-using etcd_warden::testing::has_etcd_tool;
 using etcd_warden::testing::TempDir;
 
 std::string sha256_hex(std::span<const std::byte> data) {
@@ -119,13 +109,10 @@ WriteResult write_snapshot(const fs::path& dir, const std::string& name, Compres
                            std::span<const std::byte> stream, std::size_t chunk,
                            std::optional<Bytes> expected = std::nullopt) {
   SnapshotWriter w(dir, name, c, 3);
-  const auto opened = w.open();
-  REQUIRE_FALSE(opened);
-  std::optional<std::string> err;
-  for (std::size_t off = 0; !err && off < stream.size(); off += chunk) {
-    err = w.write(stream.subspan(off, std::min(chunk, stream.size() - off)));
+  REQUIRE(w.open());
+  for (std::size_t off = 0; off < stream.size(); off += chunk) {
+    REQUIRE(w.write(stream.subspan(off, std::min(chunk, stream.size() - off))));
   }
-  REQUIRE_FALSE(err);
   return w.finish(expected);
 }
 
@@ -145,35 +132,33 @@ TEST_CASE("writer: any chunking, plain and zstd, gives a verified private file",
   const fs::path dir = tmp / "state" / "snapshots";
   const auto r = write_snapshot(dir, name_for(compression), compression, stream, chunk,
                                 Bytes{stream.size() - 32});
-  REQUIRE(r.error == "");
-  REQUIRE(r.ok);
-  CHECK(r.path == dir / name_for(compression));
-  CHECK(r.stream_bytes.value == stream.size());
-  CHECK(r.db_bytes.value == stream.size() - 32);
-  CHECK(r.file_bytes.value == fs::file_size(r.path));
-  CHECK(r.sha256 == db_sha);
+  REQUIRE(r);
+  CHECK(r->path == dir / name_for(compression));
+  CHECK(r->stream_bytes.value == stream.size());
+  CHECK(r->db_bytes.value == stream.size() - 32);
+  CHECK(r->file_bytes.value == fs::file_size(r->path));
+  CHECK(r->sha256 == db_sha);
   CHECK(dir_names(dir) == std::vector<std::string>{name_for(compression)});  // no partial left
 
   // Invariant 6: private file and directories.
-  CHECK(mode_of(r.path) == 0600);
+  CHECK(mode_of(r->path) == 0600);
   CHECK(mode_of(dir) == 0700);
   CHECK(mode_of(tmp / "state") == 0700);
 
-  const auto v = verify_file(r.path);
-  CHECK(v.error == "");
-  CHECK(v.ok);
-  CHECK(v.compressed == (compression == Compression::zstd));
-  CHECK(v.db_bytes == r.db_bytes);
-  CHECK(v.sha256 == db_sha);
-  CHECK(v.file_bytes == r.file_bytes);
+  const auto v = verify_file(r->path);
+  REQUIRE(v);
+  CHECK(v->compressed == (compression == Compression::zstd));
+  CHECK(v->db_bytes == r->db_bytes);
+  CHECK(v->sha256 == db_sha);
+  CHECK(v->file_bytes == r->file_bytes);
 
   if (compression == Compression::none) {
-    CHECK(read_all(r.path) == stream);  // the whole stream, trailer included
+    CHECK(read_all(r->path) == stream);  // the whole stream, trailer included
   } else {
-    CHECK(r.file_bytes.value < stream.size());  // the repetitive half compresses
+    CHECK(r->file_bytes.value < stream.size());  // the repetitive half compresses
   }
   const fs::path plain = tmp / "plain.db";
-  REQUIRE_FALSE(decompress_to(r.path, plain));
+  REQUIRE(decompress_to(r->path, plain));
   CHECK(read_all(plain) == stream);
   CHECK(mode_of(plain) == 0600);
 }
@@ -187,12 +172,12 @@ TEST_CASE("writer: tightens a loose directory it owns, reports one it does not",
   const Blob stream = fake_stream(4096);
   {
     SnapshotWriter w(dir, kName, Compression::none);
-    REQUIRE_FALSE(w.open());
+    REQUIRE(w.open());
     CHECK(mode_of(dir) == 0700);
     REQUIRE(w.notes().size() == 1);
     CHECK_THAT(w.notes()[0], Contains("had mode 0755, set to 0700"));
-    REQUIRE_FALSE(w.write(stream));
-    CHECK(w.finish().ok);
+    REQUIRE(w.write(stream));
+    CHECK(w.finish());
   }
   if (::geteuid() == 0) {
     // Only root can hand the directory to someone else for this check.
@@ -201,7 +186,7 @@ TEST_CASE("writer: tightens a loose directory it owns, reports one it does not",
     REQUIRE(::chown(other.c_str(), 65534, 65534) == 0);
     ::chmod(other.c_str(), 0755);
     SnapshotWriter w(other, kName, Compression::none);
-    REQUIRE_FALSE(w.open());
+    REQUIRE(w.open());
     CHECK(mode_of(other) == 0755);
     REQUIRE(w.notes().size() == 1);
     CHECK_THAT(w.notes()[0], Contains("belongs to uid 65534") && Contains("left as is"));
@@ -218,29 +203,29 @@ TEST_CASE("writer: a bad trailer or size leaves neither final file nor partial",
   SECTION("corrupted trailer") {
     stream.back() ^= std::byte{1};
     const auto r = write_snapshot(tmp.path(), name, compression, stream, 10000);
-    CHECK_FALSE(r.ok);
-    CHECK_THAT(r.error, StartsWith((tmp / partial_file_name(name)).string() + ": ") &&
-                            Contains("sha256 trailer mismatch: etcd sent ") &&
-                            Contains(", content hashes to " +
-                                     sha256_hex(std::span(stream).first(stream.size() - 32))));
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error(), StartsWith((tmp / partial_file_name(name)).string() + ": ") &&
+                              Contains("sha256 trailer mismatch: etcd sent ") &&
+                              Contains(", content hashes to " +
+                                       sha256_hex(std::span(stream).first(stream.size() - 32))));
   }
   SECTION("corrupted content") {
     stream[1000] ^= std::byte{0x80};
     const auto r = write_snapshot(tmp.path(), name, compression, stream, 4096);
-    CHECK_THAT(r.error, Contains("sha256 trailer mismatch"));
+    CHECK_THAT(r.error(), Contains("sha256 trailer mismatch"));
   }
   SECTION("stream cut short") {
     const auto r =
         write_snapshot(tmp.path(), name, compression, std::span(stream).first(5000), 4096);
-    CHECK_THAT(r.error, Contains("truncated: "));
+    CHECK_THAT(r.error(), Contains("truncated: "));
   }
   SECTION("empty stream") {
     const auto r = write_snapshot(tmp.path(), name, compression, {}, 4096);
-    CHECK_THAT(r.error, Contains("truncated: 0 bytes"));
+    CHECK_THAT(r.error(), Contains("truncated: 0 bytes"));
   }
   SECTION("etcd announced another size") {
     const auto r = write_snapshot(tmp.path(), name, compression, stream, 4096, Bytes{12345});
-    CHECK_THAT(r.error, Contains("etcd announced 12345 database bytes, received 65536"));
+    CHECK_THAT(r.error(), Contains("etcd announced 12345 database bytes, received 65536"));
   }
   CHECK(dir_names(tmp.path()).empty());
 }
@@ -253,20 +238,20 @@ TEST_CASE("writer: never replaces an existing file", "[snapshot][writer]") {
 
   SECTION("refused at open, before any byte is streamed") {
     SnapshotWriter w(tmp.path(), kName, Compression::none);
-    const auto err = w.open();
-    REQUIRE(err);
-    CHECK(*err == (tmp / kName).string() + ": already exists, refusing to overwrite it");
-    CHECK(w.write(stream));  // spent
+    const auto opened = w.open();
+    REQUIRE_FALSE(opened);
+    CHECK(opened.error() == (tmp / kName).string() + ": already exists, refusing to overwrite it");
+    CHECK_FALSE(w.write(stream));  // spent
   }
   SECTION("refused at the rename when the file appeared meanwhile") {
     fs::remove(tmp / kName);
     SnapshotWriter w(tmp.path(), kName, Compression::none);
-    REQUIRE_FALSE(w.open());
-    REQUIRE_FALSE(w.write(stream));
+    REQUIRE(w.open());
+    REQUIRE(w.write(stream));
     write_all(tmp / kName, old);
     const auto r = w.finish();
-    CHECK_FALSE(r.ok);
-    CHECK_THAT(r.error, Contains("-> " + (tmp / kName).string() + ": File exists"));
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error(), Contains("-> " + (tmp / kName).string() + ": File exists"));
   }
   CHECK(read_all(tmp / kName) == old);
   CHECK(dir_names(tmp.path()) == std::vector<std::string>{kName});
@@ -276,14 +261,14 @@ TEST_CASE("writer: a second writer for the same name is refused", "[snapshot][wr
   TempDir tmp;
   const Blob stream = fake_stream(8192);
   SnapshotWriter first(tmp.path(), kName, Compression::none);
-  REQUIRE_FALSE(first.open());
+  REQUIRE(first.open());
   SnapshotWriter second(tmp.path(), kName, Compression::none);
-  const auto err = second.open();
-  REQUIRE(err);
-  CHECK_THAT(*err,
+  const auto opened = second.open();
+  REQUIRE_FALSE(opened);
+  CHECK_THAT(opened.error(),
              StartsWith("open " + (tmp / partial_file_name(kName)).string() + ": File exists"));
-  REQUIRE_FALSE(first.write(stream));
-  CHECK(first.finish().ok);
+  REQUIRE(first.write(stream));
+  CHECK(first.finish());
 }
 
 TEST_CASE("writer: abort, destructor and move", "[snapshot][writer]") {
@@ -293,45 +278,45 @@ TEST_CASE("writer: abort, destructor and move", "[snapshot][writer]") {
 
   SECTION("abort removes the partial") {
     SnapshotWriter w(tmp.path(), kName, Compression::zstd);
-    REQUIRE_FALSE(w.open());
-    REQUIRE_FALSE(w.write(std::span(stream).first(1000)));
+    REQUIRE(w.open());
+    REQUIRE(w.write(std::span(stream).first(1000)));
     CHECK(w.partial_path() == partial);
     CHECK(fs::exists(partial));
     CHECK(mode_of(partial) == 0600);
     w.abort();
     CHECK_FALSE(fs::exists(partial));
-    CHECK_THAT(*w.write(stream), Contains("aborted"));
-    CHECK_FALSE(w.finish().ok);
+    CHECK_THAT(w.write(stream).error(), Contains("aborted"));
+    CHECK_FALSE(w.finish());
     w.abort();  // twice is fine
   }
   SECTION("the destructor removes the partial") {
     {
       SnapshotWriter w(tmp.path(), kName, Compression::none);
-      REQUIRE_FALSE(w.open());
-      REQUIRE_FALSE(w.write(stream));
+      REQUIRE(w.open());
+      REQUIRE(w.write(stream));
     }
     CHECK_FALSE(fs::exists(partial));
   }
   SECTION("a moved writer carries on") {
     SnapshotWriter a(tmp.path(), kName, Compression::zstd);
-    REQUIRE_FALSE(a.open());
-    REQUIRE_FALSE(a.write(std::span(stream).first(100)));
+    REQUIRE(a.open());
+    REQUIRE(a.write(std::span(stream).first(100)));
     SnapshotWriter b = std::move(a);
-    CHECK(a.write(stream));  // NOLINT(bugprone-use-after-move): that is the test
-    REQUIRE_FALSE(b.write(std::span(stream).subspan(100)));
+    CHECK_FALSE(a.write(stream));  // NOLINT(bugprone-use-after-move): that is the test
+    REQUIRE(b.write(std::span(stream).subspan(100)));
     CHECK(b.bytes_received().value == stream.size());
     const auto r = b.finish();
-    CHECK(r.ok);
-    CHECK(verify_file(r.path).ok);
+    REQUIRE(r);
+    CHECK(verify_file(r->path));
   }
   SECTION("finish twice") {
     SnapshotWriter w(tmp.path(), kName, Compression::none);
-    REQUIRE_FALSE(w.open());
-    REQUIRE_FALSE(w.write(stream));
-    REQUIRE(w.finish().ok);
-    CHECK_THAT(w.finish().error, Contains("already finished"));
+    REQUIRE(w.open());
+    REQUIRE(w.write(stream));
+    REQUIRE(w.finish());
+    CHECK_THAT(w.finish().error(), Contains("already finished"));
     w.abort();  // must not remove a finished snapshot
-    CHECK(verify_file(tmp / kName).ok);
+    CHECK(verify_file(tmp / kName));
   }
 }
 
@@ -347,17 +332,18 @@ TEST_CASE("writer: a write error names the partial and removes it", "[snapshot][
   REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
 
   SnapshotWriter w(tmp.path(), kName, Compression::none);
-  std::optional<std::string> err = w.open();
-  for (std::size_t off = 0; !err && off < stream.size(); off += 65536) {
-    err = w.write(std::span(stream).subspan(off, 65536));
+  util::Status wrote = w.open();
+  for (std::size_t off = 0; wrote && off < stream.size(); off += 65536) {
+    wrote = w.write(std::span(stream).subspan(off, 65536));
   }
   const auto r = w.finish();
   ::setrlimit(RLIMIT_FSIZE, &old);
   ::signal(SIGXFSZ, old_handler);
 
-  REQUIRE(err);
-  CHECK(*err == "write " + (tmp / partial_file_name(kName)).string() + ": File too large");
-  CHECK(r.error == *err);
+  REQUIRE_FALSE(wrote);
+  CHECK(wrote.error() == "write " + (tmp / partial_file_name(kName)).string() + ": File too large");
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == wrote.error());
   CHECK(dir_names(tmp.path()).empty());
 }
 
@@ -367,8 +353,8 @@ TEST_CASE("verify: damaged files fail with a clear message", "[snapshot][verify]
   const std::string db_sha = sha256_hex(std::span(stream).first(stream.size() - 32));
   const auto plain = write_snapshot(tmp.path(), kName, Compression::none, stream, 32768);
   const auto zst = write_snapshot(tmp.path(), kName + ".zst", Compression::zstd, stream, 32768);
-  REQUIRE(plain.ok);
-  REQUIRE(zst.ok);
+  REQUIRE(plain);
+  REQUIRE(zst);
   const fs::path bad = tmp / "bad.db";
 
   SECTION("plain, one byte flipped") {
@@ -376,63 +362,62 @@ TEST_CASE("verify: damaged files fail with a clear message", "[snapshot][verify]
     b[77777] ^= std::byte{4};
     write_all(bad, b);
     const auto v = verify_file(bad);
-    CHECK_FALSE(v.ok);
-    CHECK_FALSE(v.compressed);
-    CHECK_THAT(v.error, StartsWith(bad.string() + ": sha256 trailer mismatch: file says " + db_sha +
-                                   ", content hashes to "));
-    CHECK(v.sha256 != db_sha);
+    REQUIRE_FALSE(v);
+    // Read as plain (no zstd error), and hashed to something else.
+    CHECK_THAT(v.error(), StartsWith(bad.string() + ": sha256 trailer mismatch: file says " +
+                                     db_sha + ", content hashes to "));
+    CHECK_THAT(v.error(), !Contains("content hashes to " + db_sha));
   }
   SECTION("plain, truncated") {
     write_all(bad, std::span(stream).first(stream.size() - 100));
-    CHECK_THAT(verify_file(bad).error,
+    CHECK_THAT(verify_file(bad).error(),
                Equals(bad.string() + ": truncated: " + std::to_string(stream.size() - 132) +
                       " bytes before the trailer, not a whole number of 512-byte blocks"));
   }
   SECTION("plain, cut at a block boundary") {
     write_all(bad, std::span(stream).first(stream.size() - 512));
-    CHECK_THAT(verify_file(bad).error, Contains("sha256 trailer mismatch"));
+    CHECK_THAT(verify_file(bad).error(), Contains("sha256 trailer mismatch"));
   }
   SECTION("tiny and empty files") {
     write_all(bad, std::span(stream).first(10));
-    CHECK_THAT(verify_file(bad).error, Contains(": truncated: 10 bytes"));
+    CHECK_THAT(verify_file(bad).error(), Contains(": truncated: 10 bytes"));
     write_all(bad, {});
-    CHECK_THAT(verify_file(bad).error, Contains(": truncated: 0 bytes"));
+    CHECK_THAT(verify_file(bad).error(), Contains(": truncated: 0 bytes"));
   }
   SECTION("zstd, one byte flipped") {
-    Blob b = read_all(zst.path);
+    Blob b = read_all(zst->path);
     b[b.size() / 2] ^= std::byte{4};
     write_all(bad, b);
     const auto v = verify_file(bad);
-    CHECK_FALSE(v.ok);
-    CHECK(v.compressed);
-    CHECK_THAT(v.error, StartsWith(bad.string() + ": zstd: "));
+    REQUIRE_FALSE(v);
+    CHECK_THAT(v.error(), StartsWith(bad.string() + ": zstd: "));  // recognised as zstd
   }
   SECTION("zstd, truncated") {
-    const Blob b = read_all(zst.path);
+    const Blob b = read_all(zst->path);
     write_all(bad, std::span(b).first(b.size() - 100));
     CHECK_THAT(
-        verify_file(bad).error,
+        verify_file(bad).error(),
         StartsWith(bad.string() + ": truncated: the zstd stream ends in the middle of a frame"));
   }
   SECTION("zstd, garbage after the frame") {
-    Blob b = read_all(zst.path);
+    Blob b = read_all(zst->path);
     b.insert(b.end(), 64, std::byte{'x'});
     write_all(bad, b);
-    CHECK_THAT(verify_file(bad).error, StartsWith(bad.string() + ": zstd: "));
+    CHECK_THAT(verify_file(bad).error(), StartsWith(bad.string() + ": zstd: "));
   }
   SECTION("missing file, directory") {
-    CHECK(verify_file(tmp / "nope.db").error ==
+    CHECK(verify_file(tmp / "nope.db").error() ==
           "open " + (tmp / "nope.db").string() + ": No such file or directory");
-    CHECK_THAT(verify_file(tmp.path()).error, Contains("not a regular file"));
+    CHECK_THAT(verify_file(tmp.path()).error(), Contains("not a regular file"));
   }
   SECTION("decompress_to refuses to overwrite, and leaves nothing on failure") {
     write_all(bad, {});
-    CHECK_THAT(*decompress_to(zst.path, bad), Contains("File exists"));
-    Blob b = read_all(zst.path);
+    CHECK_THAT(decompress_to(zst->path, bad).error(), Contains("File exists"));
+    Blob b = read_all(zst->path);
     b[b.size() / 2] ^= std::byte{4};
     write_all(tmp / "bad.db.zst", b);
     const fs::path out = tmp / "out.db";
-    CHECK(decompress_to(tmp / "bad.db.zst", out));
+    CHECK_FALSE(decompress_to(tmp / "bad.db.zst", out));
     CHECK_FALSE(fs::exists(out));
   }
 }
@@ -463,14 +448,14 @@ TEST_CASE("sidecar: round trip, atomic private write, clear errors", "[snapshot]
 
   TempDir tmp;
   const fs::path side = sidecar_path(tmp / info.file);
-  REQUIRE_FALSE(write_sidecar(side, info));
+  REQUIRE(write_sidecar(side, info));
   CHECK(mode_of(side) == 0600);
   CHECK(dir_names(tmp.path()) == std::vector<std::string>{info.file + ".json"});
   const auto read = read_sidecar(side);
   REQUIRE(read.ok());
   CHECK(*read == info);
   info.revision = 43;  // rewriting replaces the old one
-  REQUIRE_FALSE(write_sidecar(side, info));
+  REQUIRE(write_sidecar(side, info));
   CHECK(read_sidecar(side)->revision == 43);
 
   const auto error_of = [](std::string_view text) {
@@ -512,26 +497,26 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   const auto a = write_snapshot(dir, older, Compression::none, stream, 4096);
   const auto b = write_snapshot(dir, newer, Compression::zstd, stream, 4096);
   const auto c = write_snapshot(dir, newest, Compression::none, stream, 4096);
-  REQUIRE((a.ok && b.ok && c.ok));
+  REQUIRE((a && b && c));
 
   SnapshotInfo info;
   info.member = "m1";
   info.file = newer;
   info.revision = 20;
-  info.file_bytes = b.file_bytes;
+  info.file_bytes = b->file_bytes;
   info.compression = Compression::zstd;
-  REQUIRE_FALSE(write_sidecar(sidecar_path(b.path), info));
+  REQUIRE(write_sidecar(sidecar_path(b->path), info));
   info.file = newest;
   info.revision = 30;
   info.file_bytes = Bytes{1};  // does not match the file
-  REQUIRE_FALSE(write_sidecar(sidecar_path(c.path), info));
+  REQUIRE(write_sidecar(sidecar_path(c->path), info));
   write_all(dir / "README.txt", stream);
-  fs::create_symlink(a.path, dir / snapshot_file_name("m1", 40, t0 + 24h, Compression::none));
+  fs::create_symlink(a->path, dir / snapshot_file_name("m1", 40, t0 + 24h, Compression::none));
 
   // One writer still at work, one crashed snapshot, one crashed sidecar, one unrelated file.
   SnapshotWriter live(dir, snapshot_file_name("m1", 50, t0 + 30h, Compression::none),
                       Compression::none);
-  REQUIRE_FALSE(live.open());
+  REQUIRE(live.open());
   const fs::path crashed =
       dir / partial_file_name(snapshot_file_name("m1", 5, t0, Compression::zstd));
   const fs::path crashed_side = dir / partial_file_name(older + ".json");
@@ -543,15 +528,15 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   REQUIRE(listed.ok());
   const auto& entries = *listed;
   REQUIRE(entries.size() == 3);
-  CHECK(entries[0].path == c.path);
-  CHECK(entries[1].path == b.path);
-  CHECK(entries[2].path == a.path);
+  CHECK(entries[0].path == c->path);
+  CHECK(entries[1].path == b->path);
+  CHECK(entries[2].path == a->path);
   CHECK_FALSE(entries[0].verified());
   CHECK_THAT(entries[0].problem, Contains("says 1 bytes, the file has"));
   CHECK(entries[1].verified());
   CHECK(entries[1].info->revision == 20);
   CHECK(entries[1].name.compression == Compression::zstd);
-  CHECK(entries[1].file_bytes == b.file_bytes);
+  CHECK(entries[1].file_bytes == b->file_bytes);
   CHECK_FALSE(entries[2].verified());
   CHECK(entries[2].problem == "no sidecar " + older + ".json");
 
@@ -564,177 +549,4 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   CHECK_FALSE(fs::exists(crashed));
   live.abort();
   CHECK(stale_partials(dir).empty());
-}
-
-// ---------------------------------------------------------------------------
-// A real etcd. tests/support has a full fixture, but unit_tests does not link
-// it; this is the smallest thing that starts one member on loopback.
-
-namespace {
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// fork+exec with a clean environment (no inherited ETCD_*/ETCDCTL_*), output to `log`.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    char path_env[] = "PATH=/usr/bin:/bin";
-    char* envp[] = {path_env, nullptr};
-    ::execve(args[0], args.data(), envp);
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Exit code, or -1 if it had to be killed at the deadline.
-int wait_exit(pid_t pid, std::chrono::milliseconds deadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() >= end) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-struct Command {
-  int exit_code;
-  std::string output;
-};
-
-Command run(const fs::path& dir, std::vector<std::string> argv,
-            std::chrono::milliseconds deadline = 30s) {
-  const fs::path log = dir / "command.log";
-  fs::remove(log);
-  const int code = wait_exit(spawn(argv, log), deadline);
-  std::ifstream in(log);
-  return {code, std::string(std::istreambuf_iterator<char>(in), {})};
-}
-
-class Etcd {
- public:
-  explicit Etcd(const fs::path& dir) : dir_(dir) {
-    const auto client = free_port(), peer = free_port();
-    endpoint_ = "http://127.0.0.1:" + std::to_string(client);
-    peer_url_ = "http://127.0.0.1:" + std::to_string(peer);
-    pid_ = spawn({etcd_tool("etcd").string(), "--name=m1", "--data-dir=" + (dir / "data").string(),
-                  "--listen-client-urls=" + endpoint_, "--advertise-client-urls=" + endpoint_,
-                  "--listen-peer-urls=" + peer_url_, "--initial-advertise-peer-urls=" + peer_url_,
-                  "--initial-cluster=m1=" + peer_url_, "--log-outputs=stderr"},
-                 dir / "etcd.log");
-  }
-  ~Etcd() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  Etcd(const Etcd&) = delete;
-  Etcd& operator=(const Etcd&) = delete;
-
-  // Polls `endpoint health` until it answers or the deadline passes.
-  bool wait_healthy(std::chrono::milliseconds deadline) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < end) {
-      if (::waitpid(pid_, nullptr, WNOHANG) != 0) return false;  // etcd died
-      if (ctl({"--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"}).exit_code == 0)
-        return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
-  Command ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {etcd_tool("etcdctl").string(), "--endpoints=" + endpoint_});
-    return run(dir_, args);
-  }
-  std::string log() const {
-    std::ifstream in(dir_ / "etcd.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  const std::string& peer_url() const { return peer_url_; }
-
- private:
-  fs::path dir_;
-  std::string endpoint_, peer_url_;
-  pid_t pid_ = -1;
-};
-
-}  // namespace
-
-TEST_CASE("etcd: snapshot files carry etcd's trailer and pass etcdctl", "[snapshot][etcd]") {
-  if (!has_etcd_tool("etcd") || !has_etcd_tool("etcdctl")) {
-    WARN("no etcd or etcdctl in " << etcd_bin_dir() << ": skipped");
-    return;
-  }
-  TempDir tmp;
-  Etcd etcd(tmp.path());
-  INFO(etcd.log());
-  REQUIRE(etcd.wait_healthy(20s));
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(
-        etcd.ctl({"put", "key" + std::to_string(i), std::string(4000, 'a' + i % 26)}).exit_code ==
-        0);
-  }
-
-  // etcdctl keeps the stream as it came: database + sha256 trailer.
-  const fs::path saved = tmp / "saved.db";
-  const auto save = etcd.ctl({"snapshot", "save", saved.string()});
-  INFO(save.output);
-  REQUIRE(save.exit_code == 0);
-  const auto size = fs::file_size(saved);
-  CHECK(size % 512 == 32);
-  const auto v = verify_file(saved);
-  CHECK(v.error == "");
-  REQUIRE(v.ok);
-  CHECK(v.db_bytes.value == size - 32);
-
-  // The same bytes through our writer, in etcd's 32 KiB messages: etcdctl
-  // reads and restores the result (restore checks the trailer itself).
-  const Blob stream = read_all(saved);
-  const fs::path dir = tmp / "snaps";
-  const auto plain = write_snapshot(dir, "etcd-m1-r000000000021-20261123T120102Z.db",
-                                    Compression::none, stream, 32 * 1024, v.db_bytes);
-  const auto zst = write_snapshot(dir, "etcd-m1-r000000000021-20261123T120102Z.db.zst",
-                                  Compression::zstd, stream, 32 * 1024, v.db_bytes);
-  REQUIRE(plain.ok);
-  REQUIRE(zst.ok);
-  CHECK(plain.sha256 == v.sha256);
-  CHECK(zst.file_bytes < plain.file_bytes);
-  const fs::path unpacked = tmp / "unpacked.db";
-  REQUIRE_FALSE(decompress_to(zst.path, unpacked));
-
-  for (const fs::path& f : {plain.path, unpacked}) {
-    const auto status = run(tmp.path(), {etcd_snapshot_tool().string(), "snapshot", "status",
-                                         f.string(), "--write-out=json"});
-    INFO(status.output);
-    CHECK(status.exit_code == 0);
-    CHECK_THAT(status.output, Contains("\"revision\":21"));
-  }
-  const auto restore =
-      run(tmp.path(), {etcd_snapshot_tool().string(), "snapshot", "restore", unpacked.string(),
-                       "--data-dir=" + (tmp / "restored").string(), "--name=m1",
-                       "--initial-cluster=m1=" + etcd.peer_url(),
-                       "--initial-advertise-peer-urls=" + etcd.peer_url()});
-  INFO(restore.output);
-  CHECK(restore.exit_code == 0);
 }

@@ -348,10 +348,8 @@ TEST_CASE("from_etcd_config_file reads etcd's YAML config", "[tuning][discovery]
 
 TEST_CASE("kubeadm_etcd_command finds etcd's command in a static pod manifest",
           "[tuning][discovery]") {
-  std::string error;
-  const auto command = kubeadm_etcd_command(kKubeadmManifest, &error);
-  REQUIRE(command);
-  CHECK(error.empty());
+  const auto command = kubeadm_etcd_command(kKubeadmManifest);
+  REQUIRE(command.ok());
   CHECK(command->front() == "etcd");
   const auto v = from_arguments(*command);
   CHECK(v.heartbeat == 250ms);
@@ -367,9 +365,8 @@ TEST_CASE("kubeadm_etcd_command finds etcd's command in a static pod manifest",
     command: [sh, -c, "sleep 1d"]
   - name: etcd
     args: [--heartbeat-interval=300]
-)",
-                                           &error);
-    REQUIRE(args);
+)");
+    REQUIRE(args.ok());
     CHECK(*args == Strings{"etcd", "--heartbeat-interval=300"});
   }
   SECTION("bad manifests") {
@@ -384,9 +381,9 @@ TEST_CASE("kubeadm_etcd_command finds etcd's command in a static pod manifest",
     };
     for (const auto& [yaml, says] : cases) {
       INFO(yaml);
-      error.clear();
-      CHECK_FALSE(kubeadm_etcd_command(yaml, &error));
-      CHECK_THAT(error, Contains(says));
+      const auto command = kubeadm_etcd_command(yaml);
+      REQUIRE_FALSE(command.ok());
+      CHECK_THAT(command.error(), Contains(says));
     }
   }
 }

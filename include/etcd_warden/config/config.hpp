@@ -102,12 +102,21 @@ struct CompactionJob {
   bool operator==(const CompactionJob&) const = default;
 };
 
+// A daily window in local time, "01:00-05:00" in the YAML (units.hpp parses
+// and formats it); it may wrap past midnight ("22:00-04:00").
+struct TimeWindow {
+  std::chrono::minutes start{0};  // after midnight
+  std::chrono::minutes end{0};    // != start
+  bool contains(std::chrono::minutes minute_of_day) const;
+  bool operator==(const TimeWindow&) const = default;
+};
+
 struct DefragJob {
   bool enabled = true;
   Bytes min_free = Bytes::mib(256);
   double min_free_ratio = 0.3;
   double max_quota_usage = 0.8;
-  std::string window;  // "01:00-05:00" local time; empty = any time
+  std::optional<TimeWindow> window;  // nullopt = any time
   // Gates: every member within this many raft entries of the most advanced
   // one, and free disk for the copy (the in-use size) plus this margin.
   std::uint64_t max_raft_lag = 1000;

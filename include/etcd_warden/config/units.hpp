@@ -1,4 +1,5 @@
-// Durations ("1h30m", "500ms") and sizes ("512MiB", "2GB") as people write
+// Durations ("1h30m", "500ms"), sizes ("512MiB", "2GB") and daily windows
+// ("01:00-05:00") as people write
 // them in the YAML config, in logs and on the `ctl` command line. Parsing is
 // strict and exact; formatting gives the one canonical spelling of a value,
 // and that spelling parses back to the same value.
@@ -36,5 +37,10 @@ std::optional<Bytes> parse_size(std::string_view text);
 // Canonical exact form: the unit that gives the smallest whole number
 // ("256MiB", "8GB", "1500B", "0B"). Unlike to_string(Bytes) it never rounds.
 std::string format_size(Bytes b);
+
+// "HH:MM-HH:MM" with two-digit hours 00-23 and minutes 00-59, start != end.
+std::optional<TimeWindow> parse_time_window(std::string_view text);
+// "01:00-05:00"
+std::string format_time_window(const TimeWindow& w);
 
 }  // namespace etcd_warden::config

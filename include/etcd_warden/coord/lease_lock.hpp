@@ -12,6 +12,7 @@
 
 #include "etcd_warden/asio.hpp"
 #include "etcd_warden/etcd/client.hpp"
+#include "etcd_warden/sched/clock.hpp"
 
 namespace etcd_warden::coord {
 
@@ -37,13 +38,15 @@ class LeaseLock {
 
   // One try: LeaseGrant(ttl), then Txn(if key absent: put key=value with the
   // lease; else: read it). Never waits for another holder.
-  static Task<Attempt> try_acquire(std::shared_ptr<etcd::Client> etcd, std::string key,
-                                   std::string value, std::chrono::seconds ttl);
+  // `clock` times the keep-alives for as long as the lock is held: it must
+  // outlive the lock (the daemon's clock does).
+  static Task<Attempt> try_acquire(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                                   std::string key, std::string value, std::chrono::seconds ttl);
 
   // Tries until held, failed, `max_wait` passed or the client is cancelled;
   // while someone else holds the key it only reads it (every `poll`).
-  static Task<Attempt> acquire(std::shared_ptr<etcd::Client> etcd, std::string key,
-                               std::string value, std::chrono::seconds ttl,
+  static Task<Attempt> acquire(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                               std::string key, std::string value, std::chrono::seconds ttl,
                                config::Duration max_wait, config::Duration poll);
 
   // Who holds `key` now ("" = nobody), or an error.
@@ -65,8 +68,8 @@ class LeaseLock {
 
  private:
   struct Keeper;
-  LeaseLock(std::shared_ptr<etcd::Client> etcd, std::string key, std::int64_t lease_id,
-            std::chrono::seconds ttl);
+  LeaseLock(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock, std::string key,
+            std::int64_t lease_id, std::chrono::seconds ttl);
   static Task<void> keep_alive(std::shared_ptr<Keeper> keeper);
 
   std::shared_ptr<etcd::Client> etcd_;

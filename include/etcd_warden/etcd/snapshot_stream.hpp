@@ -13,11 +13,12 @@
 #include <string>
 
 #include "etcd_warden/etcd/client.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::etcd {
 
 // Takes one chunk; returns an error to stop the stream (disk full, ...).
-using SnapshotSink = std::function<std::optional<std::string>(std::span<const std::byte>)>;
+using SnapshotSink = std::function<util::Status(std::span<const std::byte>)>;
 
 struct SnapshotStreamResult {
   std::optional<Error> error;  // the stream failed (etcd down, deadline, cancelled)

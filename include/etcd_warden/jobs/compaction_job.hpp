@@ -7,6 +7,7 @@
 #include "etcd_warden/jobs/compaction_rule.hpp"
 #include "etcd_warden/jobs/job_context.hpp"
 #include "etcd_warden/sched/job_result.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -22,13 +23,13 @@ class CompactionJob {
 };
 
 // Compacts the keyspace to `revision` through the local member. "Already
-// compacted" (etcd's ErrCompacted) is success; the message says which.
-struct CompactOutcome {
-  bool ok = false;
+// compacted" (etcd's ErrCompacted) is success; the message says which. The
+// error: etcd's answer.
+struct Compacted {
   bool already = false;
   std::string message;
 };
-Task<CompactOutcome> compact_to(std::shared_ptr<etcd::Client> etcd, std::int64_t revision,
-                                bool physical, config::Duration timeout);
+Task<util::Result<Compacted>> compact_to(std::shared_ptr<etcd::Client> etcd, std::int64_t revision,
+                                         bool physical, config::Duration timeout);
 
 }  // namespace etcd_warden::jobs

@@ -17,13 +17,15 @@
 
 namespace etcd_warden::jobs {
 
+// The defrag rule's thresholds. No defaults of its own: defrag_policy() builds
+// it from the config (config.hpp holds the one set of defaults).
 struct DefragPolicy {
-  Bytes min_free = Bytes::mib(256);
-  double min_free_ratio = 0.3;
-  double max_quota_usage = 0.8;
-  std::optional<Bytes> quota;           // unknown: the quota part of the rule is off
-  std::uint64_t max_raft_lag = 1000;    // entries behind the most advanced member
-  Bytes disk_margin = Bytes::mib(256);  // free disk beyond the copy's size
+  Bytes min_free;
+  double min_free_ratio = 0;
+  double max_quota_usage = 0;
+  std::optional<Bytes> quota;      // unknown: the quota part of the rule is off
+  std::uint64_t max_raft_lag = 0;  // entries behind the most advanced member
+  Bytes disk_margin;               // free disk beyond the copy's size
 };
 
 DefragPolicy defrag_policy(const config::DefragJob& cfg, std::optional<Bytes> quota);
@@ -144,13 +146,5 @@ inline constexpr std::string_view kLearnerNotDefragmented =
 // seconds per GiB on a decent SSD; the deadline allows ~10x that on top of a
 // minute, and never less than `floor` (the request timeout).
 config::Duration defrag_deadline(Bytes db_size, config::Duration floor);
-
-// --- The daily window ("01:00-05:00", may wrap past midnight).
-struct TimeWindow {
-  std::chrono::minutes start{0};
-  std::chrono::minutes end{0};
-  bool contains(std::chrono::minutes minute_of_day) const;
-};
-std::optional<TimeWindow> parse_window(std::string_view text);
 
 }  // namespace etcd_warden::jobs

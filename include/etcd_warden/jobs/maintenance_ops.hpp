@@ -25,10 +25,7 @@ namespace etcd_warden::jobs {
 Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd,
                                               std::uint64_t* self = nullptr);
 
-// Free bytes for an unprivileged writer on the filesystem holding `dir`; the
-// error text names the directory and the reason.
-util::Result<Bytes> free_disk(const std::filesystem::path& dir);
-// free_disk on the blocking pool: statvfs can hang for seconds on a slow NFS
+// io::free_space on the blocking pool: statvfs can hang for seconds on a slow NFS
 // mount, and the loop must keep answering meanwhile.
 Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir);
 
@@ -120,9 +117,9 @@ struct StepOptions {
   // The defrag round in force: members that had their turn are preferred as
   // the new leader.
   std::optional<DefragRound> round;
-  // Called just before Defragment (write the in-flight marker); returning an
-  // error string aborts the step before anything happened.
-  std::function<Task<std::string>(const MemberView&, config::Duration deadline)> before;
+  // Called just before Defragment (write the in-flight marker); an error
+  // aborts the step before anything happened.
+  std::function<Task<util::Status>(const MemberView&, config::Duration deadline)> before;
   // Whether the caller can read this member's own metrics (the local one).
   bool local = false;
 };
@@ -136,24 +133,24 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
 
 // Sends MoveLeader to the current leader and waits until the cluster agrees
 // on `to` as leader (or `timeout` passes).
-Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const ClusterView& view,
-                                  std::uint64_t to, config::Duration timeout);
+Task<Verdict> hand_off_leadership(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                                  const ClusterView& view, std::uint64_t to,
+                                  config::Duration timeout);
 
 // Polls until `member` answers, the cluster agrees on a leader and the member
 // is within max_raft_lag of the others.
-Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, std::uint64_t member,
-                             const DefragPolicy& policy, config::Duration timeout);
+Task<Verdict> wait_caught_up(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                             std::uint64_t member, const DefragPolicy& policy,
+                             config::Duration timeout);
 
 // After a compaction: waits until `member`'s in-use size has stopped
 // changing (its own physical compaction runs in batches after it applied the
 // request), so that its defrag reclaims what the compaction freed. Gives up
 // quietly after `timeout`.
-Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const MemberView& member,
-                                   config::Duration timeout);
+Task<void> wait_compaction_settled(std::shared_ptr<etcd::Client> etcd, const sched::Clock& clock,
+                                   const MemberView& member, config::Duration timeout);
 
 // Sleeps on the loop (never blocks it).
 Task<void> pause_for(asio::any_io_executor executor, config::Duration d);
-
-std::int64_t unix_seconds(sched::WallTime t);
 
 }  // namespace etcd_warden::jobs

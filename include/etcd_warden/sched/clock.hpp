@@ -12,6 +12,15 @@ namespace etcd_warden::sched {
 using SteadyTime = std::chrono::steady_clock::time_point;
 using WallTime = std::chrono::system_clock::time_point;
 
+// Seconds since the Unix epoch: whole for records and JSON, with the
+// fraction for metrics (Prometheus timestamps are float seconds).
+inline std::int64_t unix_seconds(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+inline double unix_seconds_exact(WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

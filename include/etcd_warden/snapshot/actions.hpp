@@ -9,21 +9,23 @@
 #include <string>
 #include <vector>
 
+#include "etcd_warden/sched/clock.hpp"
 #include "etcd_warden/snapshot/retention.hpp"
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/util/bytes.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::snapshot {
 
 struct Preflight {
-  std::string error;               // the directory cannot be made or examined
   std::string insufficient;        // not enough room: the reason, for a skip
   std::vector<std::string> notes;  // stale partials removed, modes tightened
 };
 
 // Makes `dir` (0700), removes stale partials when `cleanup` is set, and checks
-// that its filesystem has room for `needed` bytes.
-Preflight preflight(const std::filesystem::path& dir, Bytes needed, bool cleanup);
+// that its filesystem has room for `needed` bytes. The error: the directory
+// cannot be made or examined.
+util::Result<Preflight> preflight(const std::filesystem::path& dir, Bytes needed, bool cleanup);
 
 // Space a snapshot of a database of `db_size` may need: the database (zstd
 // output is smaller, but not by a known amount), 10% and 16 MiB for the
@@ -31,10 +33,10 @@ Preflight preflight(const std::filesystem::path& dir, Bytes needed, bool cleanup
 Bytes space_needed(Bytes db_size);
 
 // Copies a verified snapshot and its sidecar into `dir` atomically: a private
-// partial file, fsync, verification of the copy, rename, fsync of the dir.
-std::optional<std::string> copy_snapshot(const std::filesystem::path& file,
-                                         const SnapshotInfo& info,
-                                         const std::filesystem::path& dir);
+// partial file (locked, file_io.hpp), fsync, verification of the copy, rename
+// (never over an existing file), fsync of the dir, then the sidecar.
+util::Status copy_snapshot(const std::filesystem::path& file, const SnapshotInfo& info,
+                           const std::filesystem::path& dir);
 
 struct RetentionOutcome {
   std::vector<std::string> deleted;  // "name (reason)"
@@ -51,8 +53,10 @@ struct HookOutcome {
   std::chrono::milliseconds took{0};
 };
 // Runs `command` with /bin/sh -c, the snapshot described in ETCD_WARDEN_SNAPSHOT_*
-// environment variables, stdin from /dev/null, killed after `timeout`.
+// environment variables, stdin from /dev/null, killed after `timeout` (by
+// `clock`, which must be safe to read from the blocking pool).
 HookOutcome run_hook(const std::string& command, const std::filesystem::path& file,
-                     const SnapshotInfo& info, std::chrono::milliseconds timeout);
+                     const SnapshotInfo& info, std::chrono::milliseconds timeout,
+                     const sched::Clock& clock);
 
 }  // namespace etcd_warden::snapshot

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "etcd_warden/config/config.hpp"
 #include "etcd_warden/sched/clock.hpp"
 
 namespace etcd_warden::snapshot {
@@ -31,10 +32,13 @@ struct RetentionCandidate {
   bool verified = false;
 };
 
+// No defaults of its own: retention_policy() builds it from the config.
 struct RetentionPolicy {
-  unsigned keep_last = 14;
+  unsigned keep_last = 0;  // the newest verified snapshot is kept even at 0
   std::optional<std::chrono::milliseconds> max_age;
 };
+
+RetentionPolicy retention_policy(const config::SnapshotJob& cfg);
 
 enum class DeleteReason { beyond_keep_last, older_than_max_age, unverified_superseded };
 

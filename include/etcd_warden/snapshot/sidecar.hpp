@@ -50,8 +50,7 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view json);
 
 // Writes `sidecar` (usually sidecar_path(snapshot), naming.hpp) atomically:
 // ".<name>.partial" with mode 0600, fsync, rename over any old sidecar, fsync dir.
-std::optional<std::string> write_sidecar(const std::filesystem::path& sidecar,
-                                         const SnapshotInfo& info);
+util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotInfo& info);
 // Errors name the path: "/x/y.db.json: key 'sha256': missing".
 util::Result<SnapshotInfo> read_sidecar(const std::filesystem::path& sidecar);
 

@@ -2,8 +2,8 @@
 // durable file ever appears under its final name (invariants 1 and 6, docs/architecture.md).
 //
 //   SnapshotWriter w(dir, snapshot_file_name(...), Compression::zstd, 3);
-//   if (auto err = w.open()) ...;                 // <dir>/.<name>.partial, 0600
-//   for each SnapshotResponse: if (auto err = w.write(blob)) ...;
+//   if (auto opened = w.open(); !opened) ...;     // <dir>/.<name>.partial, 0600
+//   for each SnapshotResponse: if (auto wrote = w.write(blob); !wrote) ...;
 //   WriteResult r = w.finish(announced_db_bytes); // trailer check, fsync, rename
 //
 // The whole stream (database + etcd's 32-byte sha256 trailer) goes to the file,
@@ -23,18 +23,20 @@
 
 #include "etcd_warden/config/config.hpp"
 #include "etcd_warden/util/bytes.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::snapshot {
 
-struct WriteResult {
-  bool ok = false;
-  std::string error;           // one line naming the path, when !ok
+// A snapshot file in place under its final name. The error otherwise: one
+// line naming the path.
+struct WrittenSnapshot {
   std::filesystem::path path;  // the final file
   Bytes stream_bytes;          // what etcd sent, trailer included
   Bytes db_bytes;              // the database alone (stream_bytes - 32)
   Bytes file_bytes;            // size on disk (compressed size with zstd)
   std::string sha256;          // hex sha256 of the database (= the verified trailer)
 };
+using WriteResult = util::Result<WrittenSnapshot>;
 
 class SnapshotWriter {
  public:
@@ -50,14 +52,14 @@ class SnapshotWriter {
 
   // Ensures `dir` exists with mode 0700 (tightening it if it is ours; see
   // notes()), refuses if the final file already exists, and creates the
-  // partial file exclusively. Returns the error, or nullopt.
-  std::optional<std::string> open();
+  // partial file exclusively.
+  util::Status open();
   // Things open() did or found that a person should hear about, e.g.
   // "snapshot dir /x had mode 0755, set to 0700" or a looser dir we do not own.
   std::vector<std::string> notes() const;
 
-  // Appends stream bytes as they arrive (any chunking). Returns the error, or nullopt.
-  std::optional<std::string> write(std::span<const std::byte> bytes);
+  // Appends stream bytes as they arrive (any chunking).
+  util::Status write(std::span<const std::byte> bytes);
 
   // Checks the trailer and, if given, the database size etcd announced
   // (first SnapshotResponse: remaining_bytes + blob size; etcd's count excludes

@@ -5,31 +5,30 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "etcd_warden/util/bytes.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::snapshot {
 
-struct VerifyResult {
-  bool ok = false;
-  // "<path>: truncated: ...", "<path>: sha256 trailer mismatch: file says X,
-  // content hashes to Y", "<path>: zstd: <reason>", or an open/read error.
-  std::string error;
+// A snapshot file whose trailer matched. The error otherwise: "<path>:
+// truncated: ...", "<path>: sha256 trailer mismatch: file says X, content
+// hashes to Y", "<path>: zstd: <reason>", or an open/read error.
+struct VerifiedSnapshot {
   Bytes db_bytes;      // database bytes (decompressed, trailer excluded)
   std::string sha256;  // hex sha256 of the database content
   bool compressed = false;
   Bytes file_bytes;  // size on disk
 };
+using VerifyResult = util::Result<VerifiedSnapshot>;
 
 // Streams through the file with flat memory. Never throws for a bad file.
 VerifyResult verify_file(const std::filesystem::path& file);
 
 // Writes the plain snapshot (database + trailer, what etcdctl reads) to `out`,
 // created exclusively with mode 0600 and fsynced. The trailer is checked on the
-// way; on any error `out` is removed. Returns the error, or nullopt.
-std::optional<std::string> decompress_to(const std::filesystem::path& in,
-                                         const std::filesystem::path& out);
+// way; on any error `out` is removed.
+util::Status decompress_to(const std::filesystem::path& in, const std::filesystem::path& out);
 
 }  // namespace etcd_warden::snapshot

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "etcd_warden/config/config.hpp"
+#include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::tuning {
 
@@ -57,10 +58,9 @@ std::vector<std::string> parse_env_file(std::string_view text,
 // listen-client-urls. `problems` gets a YAML syntax error too.
 SourceValues from_etcd_config_file(std::string_view yaml);
 // The command (command + args) of the container named "etcd" (or running
-// an etcd binary) in a kubeadm static pod manifest; nullopt and `error` set
-// when there is none or the YAML is malformed.
-std::optional<std::vector<std::string>> kubeadm_etcd_command(std::string_view yaml,
-                                                             std::string* error);
+// an etcd binary) in a kubeadm static pod manifest; the error says why there
+// is none (no such container, malformed YAML).
+util::Result<std::vector<std::string>> kubeadm_etcd_command(std::string_view yaml);
 // NUL-separated /proc/PID/cmdline and /proc/PID/environ.
 std::vector<std::string> split_nul(std::string_view data);
 
