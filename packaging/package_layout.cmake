@@ -1,11 +1,9 @@
-# CPack pre-build script (CPACK_PRE_BUILD_SCRIPTS): runs once per generator on
-# the staged tree, after the install rules and before the package is made.
+# CPack pre-build script (CPACK_PRE_BUILD_SCRIPTS): runs on the staged tree,
+# after the install rules and before the package is made.
 #
-# .deb: the unit moves from /usr/lib/systemd/system to /lib/systemd/system,
-#   where Debian 12's own packages keep units (dpkg does not know that the two
-#   are one directory on merged-/usr systems, so mixing them invites trouble).
-# .rpm: changelog.Debian.gz and the lintian overrides are dropped, and the
-#   license text is added to /usr/share/doc/etcd-warden.
+# The unit moves from /usr/lib/systemd/system to /lib/systemd/system, where
+# Debian 12's own packages keep units (dpkg does not know that the two are one
+# directory on merged-/usr systems, so mixing them invites trouble).
 set(_root "${CPACK_TEMPORARY_INSTALL_DIRECTORY}")
 
 if(CPACK_GENERATOR STREQUAL "DEB")
@@ -22,9 +20,4 @@ if(CPACK_GENERATOR STREQUAL "DEB")
       file(REMOVE_RECURSE "${_root}/${_dir}")
     endif()
   endforeach()
-elseif(CPACK_GENERATOR STREQUAL "RPM")
-  file(REMOVE "${_root}/usr/share/doc/etcd-warden/changelog.Debian.gz")
-  file(REMOVE_RECURSE "${_root}/usr/share/lintian")
-  file(COPY "${CPACK_ETCD_WARDEN_LICENSE_FILE}" DESTINATION "${_root}/usr/share/doc/etcd-warden"
-       FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 endif()

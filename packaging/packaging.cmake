@@ -1,16 +1,17 @@
-# Install layout and CPack settings for the .deb and .rpm packages.
-# Included from the top-level CMakeLists.txt; `scripts/package` configures with
-# -DCMAKE_INSTALL_PREFIX=/usr and runs cpack (DEB and RPM generators).
+# Install layout and CPack settings for the .deb package (no .rpm: see
+# docs/install.md, "Other distributions"). Included from the top-level
+# CMakeLists.txt; `scripts/package` configures with -DCMAKE_INSTALL_PREFIX=/usr
+# and runs cpack.
 #
 #   /usr/bin/etcd-warden
-#   /lib/systemd/system/etcd-warden.service          (rpm: /usr/lib/systemd/system)
-#   /etc/etcd-warden/config.yaml                      conffile / %config(noreplace)
+#   /lib/systemd/system/etcd-warden.service
+#   /etc/etcd-warden/config.yaml                      a conffile
 #   /usr/share/dbus-1/system.d/io.etcdwarden.Warden1.conf
 #   /usr/share/man/man8/etcd-warden.8.gz
 #   /usr/share/etcd-warden/prometheus/etcd-warden-rules.yml, etcd-warden-rules.test.yml
 #   /usr/share/etcd-warden/grafana/etcd-warden-dashboard.json
-#   /usr/share/doc/etcd-warden/{README.md,*.md,copyright,changelog.Debian.gz}  (rpm: LICENSE, no changelog)
-#   /usr/share/lintian/overrides/etcd-warden                                   (deb only)
+#   /usr/share/doc/etcd-warden/{README.md,*.md,copyright,changelog.Debian.gz}
+#   /usr/share/lintian/overrides/etcd-warden
 #   /var/lib/etcd-warden/snapshots (0700): made by the maintainer scripts, not shipped
 #
 # /etc is an absolute install destination; CPACK_SET_DESTDIR puts it under the
@@ -51,11 +52,10 @@ endif()
 # --- Install rules ------------------------------------------------------------
 # The binary itself: install(TARGETS etcd-warden ...) in the top-level file.
 
-# The unit goes to /usr/lib/systemd/system (RPM distributions; the same
-# directory as /lib/systemd/system on merged-/usr Debian). For the .deb,
-# package_layout.cmake (a CPack pre-build script) moves it to
-# /lib/systemd/system as bookworm's debhelper does, and it drops the
-# Debian-only files from the RPM and adds the license text there.
+# The unit goes to /usr/lib/systemd/system (the same directory as
+# /lib/systemd/system on merged-/usr Debian); package_layout.cmake (a CPack
+# pre-build script) moves it to /lib/systemd/system as bookworm's debhelper
+# does.
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/etcd-warden.service
         DESTINATION lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
@@ -87,7 +87,7 @@ install(FILES ${_pkg_dir}/lintian-overrides DESTINATION share/lintian/overrides
         RENAME etcd-warden)
 
 # --- CPack: common ------------------------------------------------------------
-set(CPACK_GENERATOR "DEB;RPM")
+set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME etcd-warden)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "etcd-warden")
@@ -111,7 +111,6 @@ set(CPACK_PRE_BUILD_SCRIPTS ${_pkg_dir}/package_layout.cmake)
 set(CPACK_ETCD_WARDEN_LICENSE_FILE ${PROJECT_SOURCE_DIR}/LICENSE)  # read by package_layout.cmake
 # Everything is in one package.
 set(CPACK_DEB_COMPONENT_INSTALL OFF)
-set(CPACK_RPM_COMPONENT_INSTALL OFF)
 
 # --- CPack: Debian --------------------------------------------------------------
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -120,7 +119,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The D-Bus policy and `etcd-warden ctl` need a system bus; the daemon runs without one.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "default-dbus-system-bus | dbus-system-bus")
+# zstd: decompressing a .zst snapshot for a restore (the restore plan prints
+# `zstd -d`); etcd-client: etcdctl (and, on Debian 13, etcdutl) for restores.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "default-dbus-system-bus | dbus-system-bus, zstd")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "etcd-client, prometheus")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 configure_file(${_pkg_dir}/debian/conffiles ${_pkg_gen}/deb/conffiles COPYONLY)
@@ -130,30 +131,3 @@ endforeach()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_pkg_gen}/deb/conffiles ${_pkg_gen}/deb/postinst ${_pkg_gen}/deb/prerm
   ${_pkg_gen}/deb/postrm)
-
-# --- CPack: RPM -----------------------------------------------------------------
-set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
-set(CPACK_RPM_PACKAGE_RELEASE ${ETCD_WARDEN_PACKAGE_RELEASE})
-set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0")
-set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
-set(CPACK_RPM_PACKAGE_URL ${CPACK_PACKAGE_HOMEPAGE_URL})
-set(CPACK_RPM_PACKAGE_DESCRIPTION ${CPACK_PACKAGE_DESCRIPTION})
-# No /usr/lib/.build-id links: the binary is stripped and there is no
-# debuginfo package to match them. No brp-compress: the man page is gzipped
-# already, and Debian's copy of the script needs bash where rpmbuild runs sh.
-set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none
-%define __brp_compress %{nil}")
-set(CPACK_RPM_PACKAGE_AUTOREQ ON)
-set(CPACK_RPM_PACKAGE_AUTOPROV ON)
-# The default config is the user's once installed: an upgrade leaves an edited
-# file alone and puts the new default next to it as config.yaml.rpmnew.
-set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/etcd-warden/config.yaml")
-# Directories that belong to the filesystem, systemd, dbus and man packages.
-set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
-  /usr/lib/systemd /usr/lib/systemd/system /usr/share/dbus-1
-  /usr/share/dbus-1/system.d /usr/share/man /usr/share/man/man8)
-set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${_pkg_dir}/rpm/post.sh)
-set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${_pkg_dir}/rpm/preun.sh)
-set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${_pkg_dir}/rpm/postun.sh)
-
-include(CPack)

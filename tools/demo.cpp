@@ -1,25 +1,35 @@
 // etcd-warden-demo: starts a throwaway etcd cluster on 127.0.0.1 (Debian's
-// etcd), one warden per member as systemd would run it, prints where each
-// metrics endpoint is and every STATUS= line as it changes, and stops
-// everything on Ctrl-C or after --duration.
+// etcd), one warden per member as systemd would run it, and shows the wardens
+// at work. By default a client writes load that grows and fragments the
+// database, and the wardens run on short schedules, so that within a minute
+// the leader's warden compacts, a defrag round goes through the members one
+// at a time (the leader hands off first), verified snapshots land and each
+// warden gives its tuning verdict. It prints those events as they happen,
+// then a summary per member. --quiet-cluster: no load, default schedules.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "etcd_warden/config/units.hpp"
+#include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
+#include "support/etcd_writer.hpp"
+#include "support/http_get.hpp"
 #include "support/ports.hpp"
 #include "support/warden.hpp"
 
 using namespace etcd_warden;
 using namespace etcd_warden::testing;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -31,6 +41,7 @@ void on_signal(int) {
 struct Options {
   std::optional<config::Duration> duration;
   std::size_t members = 3;
+  bool quiet_cluster = false;
 };
 
 std::optional<Options> parse(int argc, char** argv) {
@@ -44,13 +55,16 @@ std::optional<Options> parse(int argc, char** argv) {
         return std::nullopt;
       }
     } else if (a == "--members" && i + 1 < argc) {
-      o.members = std::stoul(argv[++i]);
-      if (o.members < 1 || o.members > 5) {
+      const std::string n = argv[++i];
+      o.members = n.size() == 1 && n[0] >= '1' && n[0] <= '5' ? std::size_t(n[0] - '0') : 0;
+      if (o.members == 0) {
         std::cerr << "demo: --members takes 1 to 5\n";
         return std::nullopt;
       }
+    } else if (a == "--quiet-cluster") {
+      o.quiet_cluster = true;
     } else {
-      std::cerr << "usage: etcd-warden-demo [--duration D] [--members N]\n";
+      std::cerr << "usage: etcd-warden-demo [--duration D] [--members N] [--quiet-cluster]\n";
       return std::nullopt;
     }
   }
@@ -60,8 +74,76 @@ std::optional<Options> parse(int argc, char** argv) {
 std::string now_hms() {
   std::time_t t = std::time(nullptr);
   char buf[16];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  std::tm local{};
+  ::localtime_r(&t, &local);
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
   return buf;
+}
+
+// Schedules short enough that a minute shows every job acting on a loaded
+// cluster; the thresholds low enough that a few MiB of free pages count.
+std::string busy_schedules() {
+  return "compaction: {every: 5s, retention: 500}\n"
+         "defrag: {every: 10s, min_free: 512KiB, min_free_ratio: 0.05}\n"
+         "tuning: {every: 30s}\n";
+}
+
+// The log lines worth showing: what a job did (not what it skipped), the
+// steps of a defrag, a tuning verdict (logged when it changes). Routine
+// status polls and repeated tuning runs are left out.
+bool interesting(const std::string& line) {
+  static const std::regex shown(
+      "job=(compact|defrag|snapshot|alarms) result=(success|failure)|job=tuning result=failure|"
+      "defrag start|handing leadership|leadership moved|tuning verdict|NOSPACE|CORRUPT| error |"
+      " critical ");
+  return std::regex_search(line, shown);
+}
+
+// The head of a STATUS= line: the member, its database and the cluster
+// ("m1 (leader), db 16MiB of 2GiB (1%), 9MiB in use, 3 members").
+std::string status_head(const std::string& status) {
+  return status.substr(0, status.find(';'));
+}
+
+// The text after spdlog's "2026-12-03T12:00:00.123 info " prefix.
+std::string message_of(const std::string& line) {
+  const auto level_end = line.find(' ', line.find(' ') + 1);
+  return level_end == std::string::npos ? line : line.substr(level_end + 1);
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// The value of an unlabelled sample line "NAME VALUE" in a Prometheus text body.
+std::optional<double> sample(const std::string& body, const std::string& name) {
+  const auto at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(body.substr(at + name.size() + 2));
+}
+
+std::string bytes_text(double v) {
+  return to_string(Bytes{static_cast<std::uint64_t>(v < 0 ? 0 : v)});
+}
+
+// Snapshot files beside their sidecar (written only after verification).
+std::pair<int, int> snapshots_in(const fs::path& dir) {
+  int files = 0, verified = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(".") || !(name.ends_with(".db") || name.ends_with(".db.zst"))) continue;
+    ++files;
+    verified += fs::exists(e.path().string() + ".json") ? 1 : 0;
+  }
+  return {files, verified};
+}
+
+const char* verdict_text(std::optional<double> v) {
+  if (!v) return "-";
+  return *v == 0 ? "ok" : *v == 1 ? "WARN" : "CRIT";
 }
 
 }  // namespace
@@ -77,6 +159,7 @@ int main(int argc, char** argv) {
   EtcdCluster cluster({.members = options->members});
   for (int i = 0; i < 20; ++i)
     cluster.put("/demo/key-" + std::to_string(i), "value-" + std::to_string(i));
+  DbusDaemon bus;  // a private bus for the first warden's control interface
 
   std::vector<std::unique_ptr<WardenProcess>> wardens;
   std::vector<std::uint16_t> ports;
@@ -85,10 +168,13 @@ int main(int argc, char** argv) {
     WardenOptions w;
     w.config_yaml = etcd_config_yaml(cluster, i) +
                     "metrics:\n  listen: \"127.0.0.1:" + std::to_string(port) +
-                    "\"\nstatus:\n  every: 2s\n"
+                    "\"\nstatus:\n  every: 2s\n" +
                     // Snapshots stay in the throwaway cluster's directory.
-                    "snapshot:\n  dir: \"" +
-                    (cluster.member(i).dir / "snapshots").string() + "\"\n";
+                    "snapshot:\n  dir: \"" + (cluster.member(i).dir / "snapshots").string() +
+                    "\"\n" + (options->quiet_cluster ? "" : "  every: 20s\n  keep_last: 3\n") +
+                    (options->quiet_cluster ? "" : busy_schedules()) +
+                    // One name per bus: the first warden answers `ctl`.
+                    (i == 0 ? "control:\n  bus: \"" + bus.address() + "\"\n" : "");
     wardens.push_back(std::make_unique<WardenProcess>(w));
     ports.push_back(port);
   }
@@ -98,26 +184,89 @@ int main(int argc, char** argv) {
               << "  warden metrics http://127.0.0.1:" << ports[i] << "/metrics  log "
               << wardens[i]->dir().string() << "/warden.log" << std::endl;
   }
-  std::cout << "each warden's STATUS= as it changes (Ctrl-C to stop"
+  const std::string config = wardens[0]->config_path().string();
+  std::cout << "while it runs, look further (in another shell):\n"
+            << "  build/etcd-warden ctl --bus '" << bus.address() << "' status\n"
+            << "  build/etcd-warden snapshot list -c " << config << "\n"
+            << "  build/etcd-warden restore-plan -c " << config << std::endl;
+
+  std::optional<EtcdWriter> load;
+  if (!options->quiet_cluster) {
+    // Overwriting a few hundred 4 KiB values: every put leaves an old
+    // revision behind, compaction frees it, the file keeps its size until a
+    // defrag gives the pages back.
+    load.emplace(cluster.endpoint_list(),
+                 WriterOptions{.interval = 10ms, .value_bytes = 4096, .keys = 300});
+    std::cout << "writing load (4KiB values, " << cluster.endpoint_list().size() << " clients) ..."
+              << std::endl;
+  }
+  std::cout << "what the wardens do (Ctrl-C to stop"
             << (options->duration ? ", or after " + config::format_duration(*options->duration)
                                   : "")
             << "):" << std::endl;
 
-  std::map<std::size_t, std::string> shown;
+  std::vector<std::size_t> read_up_to(wardens.size(), 0);
+  std::vector<std::string> last_status(wardens.size());
   const auto deadline = options->duration ? std::chrono::steady_clock::now() + *options->duration
                                           : std::chrono::steady_clock::time_point::max();
   while (!g_stop && std::chrono::steady_clock::now() < deadline) {
     for (std::size_t i = 0; i < wardens.size(); ++i) {
-      auto status = wardens[i]->listener().last_status();
-      if (!wardens[i]->process().running()) status = "(warden exited; see its log)";
-      if (status && shown[i] != *status) {
-        shown[i] = *status;
-        std::cout << now_hms() << " [" << cluster.member(i).name << "] STATUS=" << *status
-                  << std::endl;
+      const std::string& name = cluster.member(i).name;
+      const std::string log = wardens[i]->log();
+      // Whole lines only: the last one may still be being written.
+      const auto end = log.rfind('\n');
+      if (end != std::string::npos && end + 1 > read_up_to[i]) {
+        std::size_t at = read_up_to[i];
+        bool acted = false;
+        while (at <= end) {
+          const auto nl = log.find('\n', at);
+          const std::string line = log.substr(at, nl - at);
+          if (interesting(line)) {
+            std::cout << now_hms() << " [" << name << "] " << message_of(line) << std::endl;
+            acted = true;
+          }
+          at = nl + 1;
+        }
+        read_up_to[i] = end + 1;
+        // The head of the member's STATUS= when its warden did something.
+        auto status = wardens[i]->listener().last_status();
+        if (acted && status && status_head(*status) != last_status[i]) {
+          last_status[i] = status_head(*status);
+          std::cout << "           [" << name << "] STATUS=" << last_status[i] << " ..."
+                    << std::endl;
+        }
+      }
+      if (!wardens[i]->process().running()) {
+        std::cout << now_hms() << " [" << name << "] warden exited; see its log" << std::endl;
+        g_stop = true;
       }
     }
     std::this_thread::sleep_for(200ms);  // a display refresh, not a wait for a condition
   }
+  if (load) load->stop();
+
+  // Per member: what its warden did and what etcd saw.
+  std::cout << "\nsummary:\n";
+  std::printf("  %-6s %-8s %8s %10s %11s %9s %8s\n", "MEMBER", "ROLE", "DEFRAGS", "RECLAIMED",
+              "SNAPSHOTS", "ELECTIONS", "TUNING");
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    const auto& m = cluster.member(i);
+    const std::string log = wardens[i]->log();
+    const std::string metrics = http_get("127.0.0.1", ports[i], "/metrics", 2s).value_or("");
+    const std::string etcd = http_get("127.0.0.1", m.metrics_port, "/metrics", 2s).value_or("");
+    const auto [files, verified] = snapshots_in(m.dir / "snapshots");
+    const bool leader = sample(metrics, "etcd_warden_member_is_leader").value_or(0) == 1;
+    std::printf(
+        "  %-6s %-8s %8zu %10s %5d (%d ok) %9.0f %8s\n", m.name.c_str(),
+        leader ? "leader" : "follower", count(log, "defrag done member=" + m.name),
+        bytes_text(sample(metrics, "etcd_warden_defrag_reclaimed_bytes_total").value_or(0)).c_str(),
+        files, verified, sample(etcd, "etcd_server_leader_changes_seen_total").value_or(0),
+        verdict_text(sample(metrics, "etcd_warden_tuning_verdict")));
+  }
+  std::cout << "  (compactions by the leader's warden: ";
+  std::size_t compactions = 0;
+  for (const auto& w : wardens) compactions += count(w->log(), "job=compact result=success");
+  std::cout << compactions << ")\n";
 
   std::cout << "stopping wardens and etcd ..." << std::endl;
   int failures = 0;

@@ -71,14 +71,11 @@ void read_schedule(Section& s, Schedule& out) {
   read_positive(s, "retry_initial", out.retry_initial);
   read_positive(s, "retry_max", out.retry_max);
   // Jitter delays each run by up to its value; one as long as the interval
-  // could put two runs back to back.
+  // could put two runs back to back. Unless given, it shrinks with a short
+  // interval: the job's default, at most a tenth of `every`.
+  if (!jitter_given) out.jitter = std::min(out.jitter, out.every / 10);
   if (out.every > Duration::zero() && out.jitter >= out.every) {
-    if (jitter_given) {
-      s.fail("jitter", "must be shorter than every (" + format_duration(out.every) + ")");
-    } else {
-      s.fail("every", "must be longer than jitter (" + format_duration(out.jitter) +
-                          " by default); set a shorter jitter as well");
-    }
+    s.fail("jitter", "must be shorter than every (" + format_duration(out.every) + ")");
   }
   if (out.retry_initial && out.retry_max && *out.retry_initial > *out.retry_max) {
     s.fail("retry_initial",

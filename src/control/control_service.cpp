@@ -112,6 +112,7 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
                             : std::int64_t{0};
   out["config_problem"] = board.config_problem;
   out["tuning_alert"] = board.tuning_alert;
+  out["tuning_settings"] = board.tuning_settings;
 
   out["member_polled"] = m.polled;
   out["member_up"] = m.up;

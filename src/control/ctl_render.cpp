@@ -97,6 +97,8 @@ void print_status(const json& s, std::ostream& out) {
   rows.push_back({"config", problem.empty()
                                 ? "ok"
                                 : "RELOAD FAILED, running the previous config: " + problem});
+  const auto settings = str(s, "tuning_settings");
+  if (!settings.empty()) rows.push_back({"timeouts", settings});
   const auto tuning = str(s, "tuning_alert");
   if (!tuning.empty()) rows.push_back({"tuning", tuning + " (etcd-warden job tuning)"});
   print_table(rows, out);

@@ -103,6 +103,8 @@ std::string health(const status::StatusBoard& board) {
   if (!board.member.polled) return "starting";
   if (!board.member.up) return "degraded";
   if (!board.member.alarms.empty()) return "alarm";
+  // Running, but not on the config file as it is now: a refused reload.
+  if (!board.config_problem.empty()) return "config_rejected";
   return "ok";
 }
 
@@ -128,6 +130,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
            : json(nullptr)},
       {"config_problem", string_or_null(board.config_problem)},
       {"tuning_alert", string_or_null(board.tuning_alert)},
+      {"tuning_settings", string_or_null(board.tuning_settings)},
       {"activity", string_or_null(board.activity)},
   };
   return out.dump(2) + "\n";

@@ -80,8 +80,9 @@ Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem
 }
 
 Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
-  if (cfg.etcd.metrics_url.empty()) co_return std::nullopt;
-  auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
+  const std::string url = cfg.etcd.local_metrics_url();
+  if (url.empty()) co_return std::nullopt;
+  auto get = net::http_get(url, cfg.etcd.request_timeout, cfg.etcd.tls);
   auto response = co_await std::move(get);
   if (!response.ok()) co_return std::nullopt;
   const auto parsed = net::parse_prometheus_text(response.body);

@@ -159,9 +159,10 @@ Task<void> StatusJob::fill_quota(status::MemberStatus& member,
   const auto now = context_.clock.now();
   const bool reconnected = !context_.board.member.up;
   const bool fresh = quota_scraped_at_ && now - *quota_scraped_at_ < kQuotaRefresh;
-  if (!cfg.etcd.metrics_url.empty() && (reconnected || !fresh || !context_.board.member.quota)) {
+  const std::string url = cfg.etcd.local_metrics_url();
+  if (!url.empty() && (reconnected || !fresh || !context_.board.member.quota)) {
     quota_scraped_at_ = now;
-    auto get = net::http_get(cfg.etcd.metrics_url, cfg.etcd.request_timeout, cfg.etcd.tls);
+    auto get = net::http_get(url, cfg.etcd.request_timeout, cfg.etcd.tls);
     auto response = co_await std::move(get);
     if (response.ok()) {
       auto parsed = net::parse_prometheus_text(response.body);

@@ -59,14 +59,6 @@ Task<util::Result<tuning::EtcdScrape>> scrape_etcd(std::string url, const config
 
 }  // namespace
 
-std::string etcd_metrics_url(const config::Config& config) {
-  if (!config.etcd.metrics_url.empty()) return config.etcd.metrics_url;
-  const std::string& local = config.etcd.endpoints.front();
-  // etcd serves /metrics on its client URLs too, over TLS when they are https.
-  if (local.starts_with("http://") || local.starts_with("https://")) return local + "/metrics";
-  return "";
-}
-
 Task<sched::JobResult> TuningJob::run() {
   auto config = context_.config;
   const auto& cfg = *config;
@@ -79,7 +71,7 @@ Task<sched::JobResult> TuningJob::run() {
   // etcd's metrics before and after the probe: the first run (no previous
   // scrape) still has an interval, and the probe's own syncs are not in it
   // (they go to another file, etcd never sees them).
-  report.metrics_url = etcd_metrics_url(cfg);
+  report.metrics_url = cfg.etcd.local_metrics_url();
   std::optional<tuning::EtcdScrape> first;
   if (!report.metrics_url.empty() && !previous_scrape_) {
     auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
@@ -193,6 +185,10 @@ void TuningJob::publish(const TuningReport& r) {
   if (r.probe && !r.probe->ok()) spdlog::warn("tuning: {}", r.probe->error);
 
   auto& board = context_.board;
+  board.tuning_settings = "heartbeat " + tuning::format_millis(a.heartbeat) + " (" +
+                          r.discovered.heartbeat.source + "), election " +
+                          tuning::format_millis(a.election) + " (" + r.discovered.election.source +
+                          ")";
   if (a.verdict == tuning::Verdict::ok) {
     board.tuning_alert.clear();
   } else {

@@ -44,6 +44,14 @@ std::string restore_command(const PlanInput& in, const PlanMember& m) {
          " --data-dir " + m.data_dir.string();
 }
 
+std::string moved_aside(const PlanInput& in, const PlanMember& m) {
+  return m.data_dir.string() + ".before-restore-" + in.stamp;
+}
+
+std::string ownership_command(const PlanInput& in, const PlanMember& m) {
+  return "chown -R --reference=" + moved_aside(in, m) + " " + m.data_dir.string();
+}
+
 std::string build_restore_plan(const PlanInput& in) {
   std::ostringstream out;
   std::vector<std::string> clients;
@@ -62,18 +70,21 @@ std::string build_restore_plan(const PlanInput& in) {
   for (const auto& m : in.members) {
     out << "#    on " << m.name << ": data dir " << m.data_dir.string() << " (" << m.data_dir_source
         << ")\n"
-        << "mv " << m.data_dir.string() << " " << m.data_dir.string() << ".before-restore-"
-        << in.stamp << "\n";
+        << "mv " << m.data_dir.string() << " " << moved_aside(in, m) << "\n";
   }
   out << "#\n# 3. Copy the snapshot to every member host, then check it there.\n"
       << "etcd-warden snapshot verify " << in.snapshot.string() << "\n";
   if (in.compressed) {
     out << "zstd -d -f " << in.snapshot.string() << " -o " << plain_snapshot(in).string() << "\n";
   }
-  out << "#\n# 4. Restore, on each member's own host:\n";
+  out << "#\n# 4. Restore, on each member's own host, then give the new data dir the owner\n"
+      << "#    of the old one: the restore writes it as root, and an etcd that runs as its own\n"
+      << "#    user (Debian's runs as etcd) refuses a data dir it cannot read. (If the old\n"
+      << "#    data dir is gone, chown -R to the user in etcd's unit, User=, instead.)\n";
   for (const auto& m : in.members) {
     out << "#    member " << m.name << " (" << join(m.client_urls, ",") << ")\n"
-        << restore_command(in, m) << "\n";
+        << restore_command(in, m) << "\n"
+        << ownership_command(in, m) << "\n";
   }
   out << "#\n# 5. On EVERY member host: start etcd with its usual flags (they must match the "
          "names\n"

@@ -355,6 +355,30 @@ TEST_CASE("D-Bus: RunJob on a job that is running is AlreadyRunning", "[control]
   CHECK(message == "job 'status' is already running");
 }
 
+TEST_CASE("D-Bus: a refused reload is health config_rejected until a good one", "[control]") {
+  EtcdCluster cluster({.members = 1});
+  DbusDaemon bus;
+  ControlledWarden warden(cluster, bus.address());
+  REQUIRE(warden.process->wait_ready());
+  INFO(warden.process->log());
+  BusClient client(bus.address());
+  REQUIRE_EVENTUALLY(client.status()["health"] == "ok", 10s);
+
+  const std::string good = warden.yaml(etcd_config_yaml(cluster, 0), bus.address());
+  warden.process->write_config(good + "defrag:\n  min_fre: 1GiB\n");
+  warden.process->reload();
+  REQUIRE_EVENTUALLY(client.status()["health"] == "config_rejected", 10s);
+  CHECK(client.status()["config_problem"].get<std::string>().find("unknown key 'defrag.min_fre'") !=
+        std::string::npos);
+  const auto text = ctl(bus.address(), {"status"});
+  CHECK(text.output.find(": config_rejected") != std::string::npos);
+
+  warden.process->write_config(good);
+  warden.process->reload();
+  REQUIRE_EVENTUALLY(client.status()["health"] == "ok", 10s);
+  CHECK(client.status()["config_problem"].is_null());
+}
+
 TEST_CASE("D-Bus: no bus at start-up is one warning, a reload connects, a lost bus is survived",
           "[control]") {
   TempDir dir("no-bus");

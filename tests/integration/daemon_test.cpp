@@ -73,6 +73,22 @@ TEST_CASE("ready, status line and metrics that promtool accepts", "[daemon]") {
   CHECK(promtool.exit_code == 0);
 }
 
+TEST_CASE("without metrics_url, the quota is read from /metrics on the client URL", "[daemon]") {
+  // What docs/install.md promises for an etcd without --listen-metrics-urls:
+  // the status job (quota), the defrag in-flight check and the tuning check
+  // all fall back to the first endpoint. etcd 3.4/3.5 do not report the
+  // quota in Status, so without the fallback it stays unknown (0).
+  EtcdCluster cluster({.members = 1, .extra_flags = {"--quota-backend-bytes=16777216"}});
+  std::string yaml = Warden::yaml(cluster, 0, "tuning: {enabled: false}\n");
+  const auto at = yaml.find("  metrics_url: ");
+  REQUIRE(at != std::string::npos);
+  yaml.erase(at, yaml.find('\n', at) + 1 - at);
+  MetricsWarden warden(yaml);
+  REQUIRE(warden.process->wait_ready());
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_member_quota_bytes 16777216"), 10s);
+  REQUIRE_EVENTUALLY(warden.status_contains("of 16MiB"), 10s);
+}
+
 TEST_CASE("SIGHUP with an invalid file keeps the old config running and a good one clears it",
           "[daemon]") {
   EtcdCluster cluster({.members = 1});

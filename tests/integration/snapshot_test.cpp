@@ -317,7 +317,9 @@ TEST_CASE("a full snapshot disk: skipped with a clear reason and earlier snapsho
 
 TEST_CASE("the restore plan restores a 3-member cluster with its keys and revision",
           "[snapshot][restore]") {
-  EtcdCluster cluster({.members = 3});
+  // etcd runs as its own user, as Debian's does (User=etcd): the plan must
+  // hand the restored data dirs, written by root, back to it.
+  EtcdCluster cluster({.members = 3, .run_as = std::pair{65534u, 65534u}});
   for (int i = 0; i < 20; ++i)
     cluster.put("/restore/" + std::to_string(i), "value-" + std::to_string(i));
   TempDir work("restore");
@@ -349,26 +351,36 @@ TEST_CASE("the restore plan restores a 3-member cluster with its keys and revisi
   for (std::size_t i = 0; i < cluster.size(); ++i) cluster.kill_member(i);
   std::istringstream lines(plan.output);
   std::string line;
-  std::vector<std::string> restores;
+  std::vector<std::string> commands;
   while (std::getline(lines, line)) {
     if (line.starts_with("zstd -d")) REQUIRE(run_command({"/bin/sh", "-c", line}).exit_code == 0);
-    if (line.find(" snapshot restore ") != std::string::npos) restores.push_back(line);
+    if (!line.starts_with("#")) commands.push_back(line);
   }
-  REQUIRE(restores.size() == 3);
+  // A member's step: the one command line that starts with `prefix` and
+  // holds `names` (the member's data dir, or its --name for the restore).
+  const auto step = [&](const std::string& prefix, const std::string& names) {
+    std::vector<std::string> found;
+    for (const auto& c : commands) {
+      if (c.starts_with(prefix) && c.find(names) != std::string::npos) found.push_back(c);
+    }
+    INFO(prefix << "..." << names);
+    REQUIRE(found.size() == 1);
+    return found.front();
+  };
+  const auto run_step = [](const std::string& command) {
+    // The plan names etcdctl or etcdutl as installed on a host: ours come first in PATH.
+    auto r = run_command({"/bin/sh", "-c", command}, {.env = etcd_tools_env()});
+    INFO(command << "\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+  };
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     const auto& m = cluster.member(i);
-    const std::string* cmd = nullptr;
-    for (const auto& r : restores) {
-      if (r.find(" --name " + m.name + " ") != std::string::npos) cmd = &r;
-    }
-    REQUIRE(cmd != nullptr);
-    const std::string local = *cmd;
-    CHECK_THAT(local, Catch::EndsWith("--data-dir " + m.data_dir.string()));
-    fs::rename(m.data_dir, m.data_dir.string() + ".before-restore");
-    // The plan names etcdctl or etcdutl as installed on a host: ours come first in PATH.
-    auto r = run_command({"/bin/sh", "-c", local}, {.env = etcd_tools_env()});
-    INFO(local << "\n" << r.output);
-    REQUIRE(r.exit_code == 0);
+    const std::string dir = m.data_dir.string();
+    run_step(step("mv " + dir + " ", dir));
+    const std::string restore = step("", " --name " + m.name + " ");
+    CHECK_THAT(restore, Catch::EndsWith("--data-dir " + dir));
+    run_step(restore);
+    run_step(step("chown -R --reference=", " " + dir));
   }
   // A lone member has no quorum: start all, then wait for a leader.
   for (std::size_t i = 0; i < cluster.size(); ++i)

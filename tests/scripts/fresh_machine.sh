@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves the README's quick start on a freshly bootstrapped Debian 12 root:
 # nothing but apt, git and ca-certificates (mmdebstrap), the committed HEAD
-# cloned into it, then the README's two commands inside it (systemd-nspawn,
-# sharing the host's network for apt; every test server listens on loopback).
+# cloned into it, then the README's two commands inside it (systemd-nspawn:
+# scripts/install-deps with the host's network for apt, the two commands in a
+# private network namespace; every test server listens on its loopback).
 # Catches install steps that a developer machine hides.
 #   tests/scripts/fresh_machine.sh            as root; leaves nothing behind
 #   KEEP=1 tests/scripts/fresh_machine.sh     keeps the root for a look afterwards
@@ -36,8 +37,18 @@ mmdebstrap --quiet --variant=apt --include=git,ca-certificates bookworm "$work/r
 git clone --quiet "$src" "$work/root/root/etcd-warden"
 echo "fresh_machine: bootstrap took $((SECONDS - start))s; running the quick start" >&2
 
+nspawn() {
+  systemd-nspawn --quiet --keep-unit --register=no -D "$work/root" --chdir=/root/etcd-warden \
+    --setenv=CI=true --setenv=DEBIAN_FRONTEND=noninteractive "$@"
+}
+# The downloads (apt, Debian 13's etcd) with the host's network; then the two
+# commands in a network namespace of their own, with only a loopback: they
+# install nothing more (install-deps is idempotent) and every server they
+# start listens on 127.0.0.1 there, out of the host's reach.
 start=$SECONDS
-systemd-nspawn --quiet --keep-unit --register=no -D "$work/root" --chdir=/root/etcd-warden \
-  --setenv=CI=true --setenv=DEBIAN_FRONTEND=noninteractive \
-  /bin/bash -c "scripts/demo --duration ${DEMO_DURATION:-60s} && scripts/test"
+nspawn /bin/bash -c scripts/install-deps
+echo "fresh_machine: install-deps took $((SECONDS - start))s" >&2
+start=$SECONDS
+nspawn --private-network \
+  /bin/bash -c "ip link set lo up && scripts/demo --duration ${DEMO_DURATION:-60s} && scripts/test"
 echo "fresh_machine: the quick start passed in $((SECONDS - start))s" >&2

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -146,6 +148,15 @@ EtcdMember& EtcdCluster::new_member(const std::string& name) {
   m.data_dir = m.dir / "data";
   m.log_path = m.dir / "etcd.log";
   fs::create_directories(m.dir);
+  if (options_.run_as) {
+    const auto [uid, gid] = *options_.run_as;
+    fs::permissions(dir_.path(),
+                    fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    if (::chown(m.dir.c_str(), uid, gid) != 0) {
+      throw std::runtime_error("EtcdCluster: chown " + m.dir.string() + ": " +
+                               std::strerror(errno));
+    }
+  }
   return m;
 }
 
@@ -201,6 +212,11 @@ void EtcdCluster::spawn(std::size_t i, bool existing) {
   append_marker(m.log_path, "starting " + m.name + how);
   ProcessOptions po;
   po.argv = options_.wrapper;
+  if (options_.run_as) {
+    const auto [uid, gid] = *options_.run_as;
+    po.argv.insert(po.argv.end(), {"/usr/bin/setpriv", "--reuid=" + std::to_string(uid),
+                                   "--regid=" + std::to_string(gid), "--clear-groups"});
+  }
   const auto args = member_args(i, existing);
   po.argv.insert(po.argv.end(), args.begin(), args.end());
   po.unset_env = {"ETCD_*", "ETCDCTL_*"};  // etcd reads ETCD_* as flags

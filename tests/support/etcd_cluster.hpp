@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/etcd_tools.hpp"
@@ -28,6 +29,10 @@ struct EtcdClusterOptions {
   // Runs every member under this command, e.g. {"strace", "-f", ...}; etcd's
   // own argv follows it.
   std::vector<std::string> wrapper{};
+  // Runs every member as this uid:gid (setpriv), as Debian's etcd runs as
+  // user etcd: each member's directory is theirs, the cluster's is
+  // traversable. Unset: as the test (root in CI).
+  std::optional<std::pair<unsigned, unsigned>> run_as{};
   // false: start the members and return at once (a cluster that may never
   // get a leader, e.g. on slowed disks); the caller waits for what it needs.
   bool wait_healthy = true;

@@ -182,6 +182,23 @@ tuning: {enabled: false, heartbeat_interval: 100ms, election_timeout: 1s}
   CHECK(c.tuning.election_timeout == 1s);
 }
 
+TEST_CASE("an unset jitter is the job's default, at most a tenth of every", "[config][loader]") {
+  const auto loaded = load_string(
+      "defrag: {every: 2s}\n"
+      "snapshot: {every: 1h}\n"
+      "compaction: {every: 5m}\n"
+      "tuning: {every: 1h}\n"
+      "alarms: {every: 10s, jitter: 3s}\n",
+      "test.yaml");
+  REQUIRE(loaded.ok());
+  const Config& c = *loaded.config;
+  CHECK(c.defrag.schedule.jitter == 200ms);    // 1m by default, but every is 2s
+  CHECK(c.snapshot.schedule.jitter == 6min);   // 10m by default
+  CHECK(c.compaction.schedule.jitter == 30s);  // the default, exactly a tenth
+  CHECK(c.tuning.schedule.jitter == 1min);     // the default, below a tenth
+  CHECK(c.alarms.schedule.jitter == 3s);       // given: kept
+}
+
 TEST_CASE("compaction retention is a count in revision mode", "[config][loader]") {
   // mode may come after retention: it is read first either way.
   const auto c = load_ok("compaction:\n  retention: 500\n  mode: revision\n");
@@ -295,9 +312,6 @@ TEST_CASE("each kind of error names its line and column", "[config][loader]") {
       {"defrag:\n  every: 0s\n", "test.yaml:2:10: defrag.every: must be longer than 0s"},
       {"defrag:\n  every: 10m\n  jitter: 10m\n",
        "test.yaml:3:11: defrag.jitter: must be shorter than every (10m)"},
-      {"defrag:\n  every: 30s\n",
-       "test.yaml:2:10: defrag.every: must be longer than jitter (1m by default); set a shorter "
-       "jitter as well"},
       {"defrag:\n  retry_initial: 5m\n  retry_max: 1m\n",
        "test.yaml:2:18: defrag.retry_initial: must not be longer than retry_max (1m)"},
       {"status:\n  retry_max: 0ms\n", "test.yaml:2:14: status.retry_max: must be longer than 0s"},

@@ -64,7 +64,7 @@ TEST_CASE("status JSON: member, jobs with result and age, pause and config probl
   const auto j = json::parse(control::status_json(board, views, at(160), "0.1.0"));
 
   CHECK(j["version"] == "0.1.0");
-  CHECK(j["health"] == "ok");
+  CHECK(j["health"] == "config_rejected");  // up, but a reload was refused
   CHECK(j["status_line"].get<std::string>().find("PAUSED") != std::string::npos);
   CHECK(j["paused"] == true);
   CHECK(j["paused_until"] == "2026-11-23T00:11:40Z");
@@ -103,7 +103,7 @@ TEST_CASE("status JSON: member, jobs with result and age, pause and config probl
   CHECK(snapshot["age_seconds"].is_null());
 }
 
-TEST_CASE("status JSON: starting, degraded and alarm, pause until resumed has no end",
+TEST_CASE("status JSON: starting, degraded, alarm, a rejected config, pause until resumed",
           "[control]") {
   status::StatusBoard board;
   CHECK(control::health(board) == "starting");
@@ -130,6 +130,13 @@ TEST_CASE("status JSON: starting, degraded and alarm, pause until resumed has no
   CHECK(j["health"] == "alarm");
   CHECK(j["member"]["alarms"][0]["type"] == "NOSPACE");
   CHECK(j["member"]["alarms"][0]["member_id"] == "1234");
+
+  // A refused reload: up and running, but on the previous config.
+  board = healthy_board();
+  board.config_problem = "/etc/etcd-warden/config.yaml:3:5: defrag.every: must be longer than 0s";
+  j = json::parse(control::status_json(board, {}, at(30), "0.1.0"));
+  CHECK(j["health"] == "config_rejected");
+  CHECK(j["config_problem"] == board.config_problem);
 }
 
 TEST_CASE("snapshot list JSON: newest first as given, verified or with the problem", "[control]") {

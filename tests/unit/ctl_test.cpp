@@ -275,10 +275,11 @@ TEST_CASE("ctl render: status of a healthy leader and its jobs", "[control][ctl]
 
 TEST_CASE("ctl render: status of a member that is down, paused for a while, a failed reload",
           "[control][ctl]") {
-  const auto text = status_text(R"({
+  const auto text = status_text(R"json({
     "version": "0.1.0", "health": "degraded", "paused": true,
     "paused_until": "2026-11-23T12:00:00Z", "paused_remaining_seconds": 5400.4,
     "config_problem": "config.yaml:3:1: bad", "tuning_alert": "TUNING WARN: heartbeat too low",
+    "tuning_settings": "heartbeat 100ms (/proc/812/cmdline), election 1s (etcd's default)",
     "member": {
       "polled": true, "up": false, "error": "Status: deadline of 5s exceeded",
       "down_since": "2026-11-23T10:00:00Z", "endpoint": "http://127.0.0.1:2379",
@@ -291,12 +292,13 @@ TEST_CASE("ctl render: status of a member that is down, paused for a while, a fa
       {"name": "status", "enabled": true, "running": true, "next_run_in_seconds": null,
        "last_result": "skipped", "summary": "etcd unreachable", "age_seconds": 200000,
        "duration_seconds": 5.0004}]
-  })");
+  })json");
   CHECK(text ==
         "etcd-warden 0.1.0: degraded, PAUSED until 2026-11-23T12:00:00Z (90m left)\n"
         "endpoint  http://127.0.0.1:2379\n"
         "member    DOWN since 2026-11-23T10:00:00Z: Status: deadline of 5s exceeded\n"
         "config    RELOAD FAILED, running the previous config: config.yaml:3:1: bad\n"
+        "timeouts  heartbeat 100ms (/proc/812/cmdline), election 1s (etcd's default)\n"
         "tuning    TUNING WARN: heartbeat too low (etcd-warden job tuning)\n"
         "\n"
         "JOB         ENABLED  LAST     AGE  TOOK    NEXT     SUMMARY\n"

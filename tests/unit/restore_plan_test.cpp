@@ -78,12 +78,17 @@ TEST_CASE("restore plan: stop, move aside, verify, decompress, restore per membe
   CHECK(at("zstd -d") < at("--name m1 "));
   CHECK(at("--name m3 ") < at("systemctl start etcd"));
   CHECK(at("systemctl start etcd") < at("endpoint health"));
+  // Each restore is followed by the chown from the moved-aside data dir.
+  const std::string chown =
+      "chown -R --reference=/var/lib/etcd.before-restore-20261123T120000Z /var/lib/etcd";
+  CHECK(at(restore_command(in, in.members[1]) + "\n" + chown + "\n") != std::string::npos);
+  CHECK(at(chown) < at("systemctl start etcd"));
   // Every line is a command or a comment.
   std::istringstream lines(plan);
   std::string line;
   int commands = 0;
   while (std::getline(lines, line)) commands += !line.starts_with("#");
-  CHECK(commands == 12);  // stop, 3 mv, verify, zstd, 3 restores, start, health, status
+  CHECK(commands == 15);  // stop, 3 mv, verify, zstd, 3 x (restore, chown), start, health, status
 }
 
 TEST_CASE("restore plan: each member's own data dir, with where it came from", "[restore]") {

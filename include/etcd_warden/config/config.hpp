@@ -49,11 +49,17 @@ struct Etcd {
   std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // the local member first
   std::optional<Tls> tls;
   std::optional<Auth> auth;
-  std::string metrics_url;  // etcd's own /metrics; empty = not scraped
+  std::string metrics_url;  // etcd's own /metrics; empty = the local endpoint's
   std::filesystem::path data_dir{"/var/lib/etcd"};
   Duration dial_timeout{5s};
   Duration request_timeout{5s};
   std::optional<Bytes> quota;  // overrides the quota read from etcd
+
+  // Where the local member's /metrics is read (quota, defrag in flight, the
+  // tuning histograms): metrics_url, else /metrics on the first endpoint,
+  // which etcd serves on its client URLs too (over TLS when https). The one
+  // fallback every reader uses; "" only for an endpoint that is not a URL.
+  std::string local_metrics_url() const;
 
   bool operator==(const Etcd&) const = default;
 };

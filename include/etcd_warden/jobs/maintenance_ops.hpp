@@ -30,7 +30,7 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
 Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir);
 
 // etcd_disk_defrag_inflight from the local member's /metrics (etcd 3.4.23+,
-// 3.5); nullopt when there is no metrics_url or etcd does not export it.
+// 3.5; config::Etcd::local_metrics_url); nullopt when etcd does not export it.
 Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg);
 
 // Whether `member` is defragmenting right now. The local member: its

@@ -50,8 +50,4 @@ class TuningJob {
   std::optional<TuningReport> last_;
 };
 
-// etcd's /metrics for the tuning check: etcd.metrics_url, else the local
-// endpoint's /metrics when it is plain http (etcd serves it there too).
-std::string etcd_metrics_url(const config::Config& config);
-
 }  // namespace etcd_warden::jobs

@@ -37,5 +37,9 @@ std::string build_restore_plan(const PlanInput& in);
 
 // The restore command for one member, as in the plan.
 std::string restore_command(const PlanInput& in, const PlanMember& member);
+// Where the plan moves a member's old data dir ("<data dir>.before-restore-<stamp>").
+std::string moved_aside(const PlanInput& in, const PlanMember& member);
+// The restored data dir gets the owner of the moved-aside one, on its own host.
+std::string ownership_command(const PlanInput& in, const PlanMember& member);
 
 }  // namespace etcd_warden::snapshot

@@ -65,6 +65,9 @@ struct StatusBoard {
   std::string config_problem;  // set when a reload failed; cleared by a good one
   // "TUNING WARN: …" while the tuning verdict is not ok; empty otherwise.
   std::string tuning_alert;
+  // After a tuning run: the values checked and where each came from, e.g.
+  // "heartbeat 100ms (/proc/812/cmdline), election 1s (etcd's default)".
+  std::string tuning_settings;
   // What the warden is doing right now that users feel, e.g. a defrag in
   // place that stalls the member's clients; empty otherwise.
   std::string activity;
