@@ -131,3 +131,5 @@ endforeach()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_pkg_gen}/deb/conffiles ${_pkg_gen}/deb/postinst ${_pkg_gen}/deb/prerm
   ${_pkg_gen}/deb/postrm)
+
+include(CPack)

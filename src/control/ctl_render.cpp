@@ -74,7 +74,8 @@ void print_status(const json& s, std::ostream& out) {
                                                       : "NO LEADER";
     rows.push_back({"member", str(m, "name", "?") + " (" + role + "), id " + str(m, "id", "?") +
                                   ", etcd " + str(m, "version") + ", " +
-                                  std::to_string(m.value("member_count", 0)) + " members"});
+                                  std::to_string(m.value("member_count", 0)) +
+                                  (m.value("member_count", 0) == 1 ? " member" : " members")});
     std::string db = bytes(m, "db_size_bytes");
     if (m.contains("quota_bytes") && m["quota_bytes"].is_number()) {
       const auto quota = m["quota_bytes"].get<double>();

@@ -42,7 +42,9 @@ std::string member_part(const MemberStatus& m) {
     out += " of " + to_string(*m.quota) + " (" + pct + ")";
   }
   out += ", " + to_string(m.db_in_use) + " in use";
-  if (m.member_count > 0) out += ", " + std::to_string(m.member_count) + " members";
+  if (m.member_count > 0) {
+    out += ", " + std::to_string(m.member_count) + (m.member_count == 1 ? " member" : " members");
+  }
   return out;
 }
 

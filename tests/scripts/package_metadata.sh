@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The .deb that CPack makes from this build tree: its relations and its files
+# (no install, no root). Catches a packaging.cmake that no longer produces a
+# package, or one that lost a relation users need (zstd for restores).
+#   package_metadata.sh BUILD_DIR
+set -euo pipefail
+build_dir=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() {
+  echo "package_metadata: FAIL: $*" >&2
+  exit 1
+}
+[[ -f $build_dir/CPackConfig.cmake ]] || fail "$build_dir has no CPackConfig.cmake (include(CPack) missing?)"
+(cd "$work" && cpack --config "$build_dir/CPackConfig.cmake" -G DEB -B "$work" >cpack.log 2>&1) ||
+  fail "cpack: $(tail -n 5 "$work/cpack.log")"
+debs=("$work"/*.deb)
+((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || fail "expected one .deb, got: ${debs[*]}"
+deb=${debs[0]}
+field() { dpkg-deb -f "$deb" "$1"; }
+[[ $(field Package) == etcd-warden ]] || fail "Package is '$(field Package)'"
+for lib in libgrpc++1.51 libsdbus-c++1 libyaml-cpp0.7 libzstd1 libsystemd0; do
+  grep -q "$lib" <<<"$(field Depends)" || fail "Depends lacks $lib: $(field Depends)"
+done
+grep -q "zstd" <<<"$(field Recommends)" || fail "Recommends lacks zstd: $(field Recommends)"
+grep -q "etcd-client" <<<"$(field Suggests)" || fail "Suggests lacks etcd-client: $(field Suggests)"
+files=$(dpkg-deb -c "$deb")
+for f in bin/etcd-warden ./etc/etcd-warden/config.yaml ./lib/systemd/system/etcd-warden.service \
+  share/dbus-1/system.d/io.etcdwarden.Warden1.conf share/man/man8/etcd-warden.8.gz; do
+  grep -q -- "$f\$" <<<"$files" || fail "the package has no $f"
+done
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/etcd-warden/config.yaml ||
+  fail "config.yaml is not a conffile"
+echo "package_metadata: ok: $(basename "$deb"), $(du -h "$deb" | cut -f1)"
