@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "etcd_warden/config/units.hpp"
+#include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/snapshot/catalog.hpp"
 #include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/etcd_writer.hpp"
@@ -117,28 +119,17 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// The value of an unlabelled sample line "NAME VALUE" in a Prometheus text body.
-std::optional<double> sample(const std::string& body, const std::string& name) {
-  const auto at = body.find("\n" + name + " ");
-  if (at == std::string::npos) return std::nullopt;
-  return std::stod(body.substr(at + name.size() + 2));
-}
-
 std::string bytes_text(double v) {
   return to_string(Bytes{static_cast<std::uint64_t>(v < 0 ? 0 : v)});
 }
 
-// Snapshot files beside their sidecar (written only after verification).
-std::pair<int, int> snapshots_in(const fs::path& dir) {
-  int files = 0, verified = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.starts_with(".") || !(name.ends_with(".db") || name.ends_with(".db.zst"))) continue;
-    ++files;
-    verified += fs::exists(e.path().string() + ".json") ? 1 : 0;
-  }
-  return {files, verified};
+// Snapshot files kept, and how many of them are verified (their sidecar matches).
+std::pair<std::size_t, std::size_t> snapshots_in(const fs::path& dir) {
+  const auto listed = snapshot::list_snapshots(dir);
+  if (!listed) return {0, 0};
+  std::size_t verified = 0;
+  for (const auto& e : *listed) verified += e.verified() ? 1 : 0;
+  return {listed->size(), verified};
 }
 
 const char* verdict_text(std::optional<double> v) {
@@ -252,16 +243,18 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     const auto& m = cluster.member(i);
     const std::string log = wardens[i]->log();
-    const std::string metrics = http_get("127.0.0.1", ports[i], "/metrics", 2s).value_or("");
-    const std::string etcd = http_get("127.0.0.1", m.metrics_port, "/metrics", 2s).value_or("");
+    const auto metrics =
+        net::parse_prometheus_text(http_get("127.0.0.1", ports[i], "/metrics", 2s).value_or(""));
+    const auto etcd = net::parse_prometheus_text(
+        http_get("127.0.0.1", m.metrics_port, "/metrics", 2s).value_or(""));
     const auto [files, verified] = snapshots_in(m.dir / "snapshots");
-    const bool leader = sample(metrics, "etcd_warden_member_is_leader").value_or(0) == 1;
+    const bool leader = metrics.value("etcd_warden_member_is_leader").value_or(0) == 1;
     std::printf(
-        "  %-6s %-8s %8zu %10s %5d (%d ok) %9.0f %8s\n", m.name.c_str(),
+        "  %-6s %-8s %8zu %10s %5zu (%zu ok) %9.0f %8s\n", m.name.c_str(),
         leader ? "leader" : "follower", count(log, "defrag done member=" + m.name),
-        bytes_text(sample(metrics, "etcd_warden_defrag_reclaimed_bytes_total").value_or(0)).c_str(),
-        files, verified, sample(etcd, "etcd_server_leader_changes_seen_total").value_or(0),
-        verdict_text(sample(metrics, "etcd_warden_tuning_verdict")));
+        bytes_text(metrics.value("etcd_warden_defrag_reclaimed_bytes_total").value_or(0)).c_str(),
+        files, verified, etcd.value("etcd_server_leader_changes_seen_total").value_or(0),
+        verdict_text(metrics.value("etcd_warden_tuning_verdict")));
   }
   std::cout << "  (compactions by the leader's warden: ";
   std::size_t compactions = 0;

@@ -25,6 +25,12 @@ util::Status write_all(int fd, std::span<const std::byte> data, const fs::path& 
   return util::ok();
 }
 
+util::Status sync_and_close(UniqueFd& fd, const fs::path& path) {
+  if (::fsync(fd.get()) != 0) return util::fail(sys_error("fsync", path, errno));
+  if (const int err = fd.close_checked()) return util::fail(sys_error("close", path, err));
+  return util::ok();
+}
+
 util::Status fsync_dir(const fs::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return util::fail(sys_error("open", dir, errno));

@@ -19,7 +19,6 @@ namespace etcd_warden::snapshot {
 
 namespace {
 
-using io::sys_error;
 using nlohmann::json;
 
 // A sidecar is a few hundred bytes; anything large is not ours.
@@ -213,8 +212,7 @@ util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotI
   if (auto written = io::write_all(fd.get(), std::as_bytes(std::span(text)), tmp); !written) {
     return fail(written.error());
   }
-  if (::fsync(fd.get()) != 0) return fail(sys_error("fsync", tmp, errno));
-  if (const int err = fd.close_checked()) return fail(sys_error("close", tmp, err));
+  if (auto synced = io::sync_and_close(fd, tmp); !synced) return fail(synced.error());
   if (::rename(tmp.c_str(), sidecar.c_str()) != 0) {
     return fail("rename " + tmp.string() + " -> " + sidecar.string() + ": " +
                 io::errno_text(errno));

@@ -267,10 +267,9 @@ WriteResult SnapshotWriter::finish(std::optional<Bytes> expected_db_bytes) {
     if (auto ended = s.compress(none, ZSTD_e_end); !ended) return s.fail(ended.error());
   }
   if (auto flushed = s.flush(); !flushed) return s.fail(flushed.error());
-  if (::fsync(s.fd.get()) != 0) return s.fail(sys_error("fsync", partial, errno));
   struct stat st {};
   if (::fstat(s.fd.get(), &st) != 0) return s.fail(sys_error("stat", partial, errno));
-  if (const int err = s.fd.close_checked()) return s.fail(sys_error("close", partial, err));
+  if (auto synced = io::sync_and_close(s.fd, partial); !synced) return s.fail(synced.error());
   if (auto renamed = io::rename_noreplace(partial, final_path); !renamed) {
     return s.fail(renamed.error());
   }

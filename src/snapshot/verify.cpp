@@ -138,8 +138,7 @@ util::Status decompress_to(const std::filesystem::path& in, const std::filesyste
     return io::write_all(fd.get(), plain, out);
   };
   if (auto verified = run(in, sink); !verified) return fail(verified.error());
-  if (::fsync(fd.get()) != 0) return fail(sys_error("fsync", out, errno));
-  if (const int err = fd.close_checked()) return fail(sys_error("close", out, err));
+  if (auto synced = io::sync_and_close(fd, out); !synced) return fail(synced.error());
   return util::ok();
 }
 

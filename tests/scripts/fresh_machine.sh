@@ -12,28 +12,11 @@
 # runs on a developer machine already.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-[[ $(id -u) -eq 0 ]] || { echo "fresh_machine: needs root" >&2; exit 2; }
-for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container; do
-  command -v "${tool%%:*}" >/dev/null ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
-done
+source "$src/tests/scripts/debian_root.sh"
+debian_root_setup fresh_machine
 
-work=$(mktemp -d /var/tmp/etcd-warden-fresh.XXXXXX)
-cleanup() {
-  if [[ -n ${KEEP:-} ]]; then
-    echo "fresh_machine: kept $work/root" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-# The mirror the host already uses for bookworm (apt itself reads its sources).
-mirror=$(apt-get indextargets --format '$(TARGET_OF) $(RELEASE) $(REPO_URI)' |
-  awk '$1 == "deb" && $2 == "bookworm" { print $3; exit }')
 start=$SECONDS
-echo "fresh_machine: bootstrapping bookworm from ${mirror:-the default mirror} into $work/root" >&2
-mmdebstrap --quiet --variant=apt --include=git,ca-certificates bookworm "$work/root" ${mirror:+"$mirror"}
+bootstrap_bookworm "$work/root" git,ca-certificates
 git clone --quiet "$src" "$work/root/root/etcd-warden"
 echo "fresh_machine: bootstrap took $((SECONDS - start))s; running the quick start" >&2
 

@@ -24,10 +24,17 @@ for lib in libgrpc++1.51 libsdbus-c++1 libyaml-cpp0.7 libzstd1 libsystemd0; do
 done
 grep -q "zstd" <<<"$(field Recommends)" || fail "Recommends lacks zstd: $(field Recommends)"
 grep -q "etcd-client" <<<"$(field Suggests)" || fail "Suggests lacks etcd-client: $(field Suggests)"
-files=$(dpkg-deb -c "$deb")
-for f in bin/etcd-warden ./etc/etcd-warden/config.yaml ./lib/systemd/system/etcd-warden.service \
-  share/dbus-1/system.d/io.etcdwarden.Warden1.conf share/man/man8/etcd-warden.8.gz; do
-  grep -q -- "$f\$" <<<"$files" || fail "the package has no $f"
+# Exact paths. The binary, man page and D-Bus policy go under the build's
+# install prefix (scripts/package uses /usr); the unit is moved to
+# /lib/systemd/system only from /usr (packaging/package_layout.cmake).
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
+unit_dir=.${prefix}/lib/systemd/system
+[[ $prefix == /usr ]] && unit_dir=./lib/systemd/system
+paths=$(dpkg-deb -c "$deb" | awk '{print $6}')
+for f in ".$prefix/bin/etcd-warden" ./etc/etcd-warden/config.yaml "$unit_dir/etcd-warden.service" \
+  ".$prefix/share/dbus-1/system.d/io.etcdwarden.Warden1.conf" \
+  ".$prefix/share/man/man8/etcd-warden.8.gz"; do
+  grep -qxF -- "$f" <<<"$paths" || fail "the package has no $f"
 done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/etcd-warden/config.yaml ||
   fail "config.yaml is not a conffile"

@@ -22,11 +22,8 @@
 # Takes ~10 min on 2 cores with the package built.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-[[ $(id -u) -eq 0 ]] || { echo "systemd_boot: needs root" >&2; exit 2; }
-for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container; do
-  command -v "${tool%%:*}" >/dev/null ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
-done
+source "$src/tests/scripts/debian_root.sh"
+debian_root_setup systemd_boot
 
 if (($# > 0)); then
   deb=$(realpath "$1")
@@ -36,19 +33,9 @@ else
 fi
 [[ -f $deb ]] || { echo "systemd_boot: no such package: $deb" >&2; exit 2; }
 
-work=$(mktemp -d /var/tmp/etcd-warden-boot.XXXXXX)
-cleanup() {
-  if [[ -n ${KEEP:-} ]]; then echo "systemd_boot: kept $work/root" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 root=$work/root
-
-mirror=$(apt-get indextargets --format '$(TARGET_OF) $(RELEASE) $(REPO_URI)' |
-  awk '$1 == "deb" && $2 == "bookworm" { print $3; exit }')
-echo "systemd_boot: bootstrapping bookworm with systemd and etcd-server into $root" >&2
-mmdebstrap --quiet --variant=apt \
-  --include=systemd,systemd-sysv,dbus,etcd-server,etcd-client,zstd,procps,ca-certificates \
-  bookworm "$root" ${mirror:+"$mirror"}
+bootstrap_bookworm "$root" \
+  systemd,systemd-sysv,dbus,etcd-server,etcd-client,zstd,procps,ca-certificates
 cp "$deb" "$root/root/"
 # mmdebstrap writes no /etc/hosts; Debian's etcd listens on "localhost".
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"

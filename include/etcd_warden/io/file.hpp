@@ -9,12 +9,18 @@
 #include <string>
 
 #include "etcd_warden/io/error.hpp"
+#include "etcd_warden/io/unique_fd.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::io {
 
 // All of `data`, through EINTR and short writes; `path` names fd in the error.
 util::Status write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path);
+
+// fsync(2), then close(2) with its deferred error (NFS reports write errors
+// there): the end of writing a file that must survive a crash. On an fsync
+// error `fd` stays open for the caller to discard.
+util::Status sync_and_close(UniqueFd& fd, const std::filesystem::path& path);
 
 // Makes a create, rename or unlink inside `dir` durable.
 util::Status fsync_dir(const std::filesystem::path& dir);
