@@ -1,11 +1,6 @@
 #include "bus_pump.hpp"
 
-#include <poll.h>
-#include <sdbus-c++/sdbus-c++.h>
-#include <time.h>
-
-#include <limits>
-#include <optional>
+#include "etcd_warden/systemd/sdbus_api.hpp"
 
 namespace etcd_warden::control {
 
@@ -15,18 +10,6 @@ namespace {
 // the watchdog); the rest follow in a posted continuation.
 constexpr int kBatch = 32;
 
-// sd-bus gives an absolute CLOCK_MONOTONIC deadline (UINT64_MAX: none).
-// Asio's steady_timer runs on the same clock, but the conversion is done here
-// explicitly so it does not depend on that.
-std::optional<std::chrono::microseconds> relative_timeout(std::uint64_t absolute_usec) {
-  if (absolute_usec == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u +
-                   static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
-  return std::chrono::microseconds(absolute_usec > now ? absolute_usec - now : 0);
-}
-
 }  // namespace
 
 BusPump::BusPump(asio::io_context& io, std::unique_ptr<sdbus::IConnection> connection,
@@ -35,6 +18,7 @@ BusPump::BusPump(asio::io_context& io, std::unique_ptr<sdbus::IConnection> conne
       connection_(std::move(connection)),
       on_lost_(std::move(on_lost)),
       fd_(io),
+      event_fd_(io),
       timer_(io) {}
 
 BusPump::~BusPump() {
@@ -46,7 +30,9 @@ void BusPump::start() {
     auto self = weak.lock();
     if (!self || !self->connection_) return;
     try {
-      self->fd_.assign(self->connection_->getEventLoopPollData().fd);
+      const auto wants = systemd::poll_wants(*self->connection_);
+      self->fd_.assign(wants.fd);
+      if (wants.event_fd >= 0) self->event_fd_.assign(wants.event_fd);
     } catch (const std::exception& e) {
       self->lost(e.what());
       return;
@@ -59,7 +45,7 @@ void BusPump::pump() {
   if (!connection_) return;
   try {
     int handled = 0;
-    while (connection_->processPendingRequest()) {
+    while (systemd::process_pending(*connection_)) {
       if (++handled == kBatch) {
         post_pump();
         break;
@@ -72,7 +58,7 @@ void BusPump::pump() {
 }
 
 void BusPump::arm() {
-  const auto poll = connection_->getEventLoopPollData();
+  const auto wants = systemd::poll_wants(*connection_);
   std::weak_ptr<BusPump> weak = weak_from_this();
   auto on_ready = [weak](bool BusPump::*armed) {
     return [weak, armed](const boost::system::error_code& ec) {
@@ -86,14 +72,19 @@ void BusPump::arm() {
     read_armed_ = true;
     fd_.async_wait(asio::posix::stream_descriptor::wait_read, on_ready(&BusPump::read_armed_));
   }
-  if ((poll.events & POLLOUT) != 0 && !write_armed_) {
+  if (wants.write && !write_armed_) {
     write_armed_ = true;
     fd_.async_wait(asio::posix::stream_descriptor::wait_write, on_ready(&BusPump::write_armed_));
   }
+  if (event_fd_.is_open() && !event_armed_) {
+    event_armed_ = true;
+    event_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         on_ready(&BusPump::event_armed_));
+  }
   // Re-arming replaces the previous deadline; its wait ends as aborted.
-  if (auto timeout = relative_timeout(poll.timeout_usec)) {
+  if (wants.timeout) {
     timer_.expires_after(
-        std::max<std::chrono::microseconds>(*timeout, std::chrono::milliseconds(1)));
+        std::max<std::chrono::microseconds>(*wants.timeout, std::chrono::milliseconds(1)));
     timer_.async_wait([weak](const boost::system::error_code& ec) {
       auto self = weak.lock();
       if (self && !ec) self->pump();
@@ -133,8 +124,10 @@ void BusPump::lost(const std::string& why) {
 
 void BusPump::close() {
   boost::system::error_code ignored;
-  fd_.cancel(ignored);
-  if (fd_.is_open()) fd_.release();  // the socket is sd-bus's to close
+  for (auto* fd : {&fd_, &event_fd_}) {
+    fd->cancel(ignored);
+    if (fd->is_open()) fd->release();  // sd-bus's to close
+  }
   timer_.cancel();
   connection_.reset();  // flushes and closes; the bus drops our name
 }

@@ -1,6 +1,7 @@
 // Internal to src/control: an sd-bus connection served on an Asio loop. The
 // bus socket is waited on with Asio (readable, writable while sd-bus has
-// queued output) together with sd-bus's own timeout; then sd-bus processes
+// queued output; with sdbus-c++ 2.x also its event fd, readable when
+// messages wait in its queue) together with sd-bus's own timeout; then sd-bus processes
 // what is pending, a batch at a time so timers, jobs and the watchdog get
 // their turn. Everything runs on the loop thread: no second thread, no locks.
 #pragma once
@@ -47,10 +48,12 @@ class BusPump : public std::enable_shared_from_this<BusPump> {
   asio::io_context& io_;
   std::unique_ptr<sdbus::IConnection> connection_;
   std::function<void(const std::string&)> on_lost_;
-  asio::posix::stream_descriptor fd_;  // sd-bus's socket: watched, never owned
-  asio::steady_timer timer_;           // sd-bus's own timeouts (method calls, auth)
+  asio::posix::stream_descriptor fd_;        // sd-bus's socket: watched, never owned
+  asio::posix::stream_descriptor event_fd_;  // 2.x's event fd (closed: none); not owned
+  asio::steady_timer timer_;                 // sd-bus's own timeouts (method calls, auth)
   bool read_armed_ = false;
   bool write_armed_ = false;
+  bool event_armed_ = false;
   bool pump_posted_ = false;
 };
 

@@ -1,6 +1,5 @@
 #include "etcd_warden/control/control_service.hpp"
 
-#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdint>
@@ -15,12 +14,11 @@
 #include "etcd_warden/control/status_json.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/systemd/bus.hpp"
+#include "etcd_warden/systemd/sdbus_api.hpp"
 #include "etcd_warden/util/build_info.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::control {
-
-namespace {}  // namespace
 
 struct ControlService::State : std::enable_shared_from_this<State> {
   State(ControlledDaemon& d, std::string bus_spec) : daemon(d), bus(std::move(bus_spec)) {}
@@ -62,39 +60,22 @@ void ControlService::State::close() {
 // --- The interface ---------------------------------------------------------
 
 void ControlService::State::publish(sdbus::IConnection& connection) {
-  object = sdbus::createObject(connection, kObjectPath);
-  object->registerMethod("GetStatus")
-      .onInterface(kInterface)
-      .withOutputParamNames("status")
-      .implementedAs([this] { return get_status(); });
-  object->registerMethod("GetStatusJson")
-      .onInterface(kInterface)
-      .withOutputParamNames("status_json")
-      .implementedAs([this] { return get_status_json(); });
-  object->registerMethod("RunJob")
-      .onInterface(kInterface)
-      .withInputParamNames("name")
-      .implementedAs([this](const std::string& name) { run_job(name); });
-  object->registerMethod("Pause")
-      .onInterface(kInterface)
-      .withInputParamNames("seconds")
-      .implementedAs([this](std::uint64_t seconds) { pause(seconds); });
-  object->registerMethod("Resume").onInterface(kInterface).implementedAs([this] { resume(); });
-  object->registerMethod("ListSnapshots")
-      .onInterface(kInterface)
-      .withOutputParamNames("snapshots_json")
-      .implementedAs(
-          [this](sdbus::Result<std::string>&& result) { list_snapshots(std::move(result)); });
-  object->registerSignal("JobFinished")
-      .onInterface(kInterface)
-      .withParameters<std::string, std::string, std::string, double>("job", "result", "summary",
-                                                                     "seconds");
-  object->finishRegistration();
+  object = systemd::make_object(connection, kObjectPath);
+  systemd::VTable(*object, kInterface)
+      .method("GetStatus", {}, {"status"}, [this] { return get_status(); })
+      .method("GetStatusJson", {}, {"status_json"}, [this] { return get_status_json(); })
+      .method("RunJob", {"name"}, {}, [this](const std::string& name) { run_job(name); })
+      .method("Pause", {"seconds"}, {}, [this](std::uint64_t seconds) { pause(seconds); })
+      .method("Resume", {}, {}, [this] { resume(); })
+      .method("ListSnapshots", {}, {"snapshots_json"},
+              [this](sdbus::Result<std::string>&& result) { list_snapshots(std::move(result)); })
+      .signal<std::string, std::string, std::string, double>(
+          "JobFinished", {"job", "result", "summary", "seconds"})
+      .finish();
 }
 
 std::string ControlService::State::sender() const {
-  const sdbus::Message* message = object->getCurrentlyProcessedMessage();
-  return message != nullptr ? message->getSender() : std::string("?");
+  return systemd::current_sender(*object);
 }
 
 std::map<std::string, sdbus::Variant> ControlService::State::get_status() const {
@@ -102,63 +83,66 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   const auto& m = board.member;
   const auto now = daemon.wall_now();
   std::map<std::string, sdbus::Variant> out;
-  out["version"] = std::string(build::kVersion);
-  out["health"] = health(board);
-  out["status_line"] = status::format_status_line(board, now);
-  out["paused"] = board.paused;
+  out["version"] = sdbus::Variant(std::string(build::kVersion));
+  out["health"] = sdbus::Variant(health(board));
+  out["status_line"] = sdbus::Variant(status::format_status_line(board, now));
+  out["paused"] = sdbus::Variant(board.paused);
   // Unix seconds; 0 = not paused, or paused until resumed.
-  out["paused_until"] = board.paused && board.paused_until
-                            ? sched::unix_seconds(*board.paused_until)
-                            : std::int64_t{0};
-  out["config_problem"] = board.config_problem;
-  out["tuning_alert"] = board.tuning_alert;
-  out["tuning_settings"] = board.tuning_settings;
+  out["paused_until"] =
+      sdbus::Variant(board.paused && board.paused_until ? sched::unix_seconds(*board.paused_until)
+                                                        : std::int64_t{0});
+  out["config_problem"] = sdbus::Variant(board.config_problem);
+  out["tuning_alert"] = sdbus::Variant(board.tuning_alert);
+  out["tuning_settings"] = sdbus::Variant(board.tuning_settings);
 
-  out["member_polled"] = m.polled;
-  out["member_up"] = m.up;
-  out["member_error"] = m.error;
-  out["member_endpoint"] = m.endpoint;
-  out["member_name"] = m.name;
-  out["member_id"] = m.member_id;
-  out["cluster_id"] = m.cluster_id;
-  out["leader_id"] = m.leader_id;
-  out["is_leader"] = m.is_leader();
-  out["is_learner"] = m.is_learner;
-  out["etcd_version"] = m.version;
-  out["db_size_bytes"] = m.db_size.value;
-  out["db_in_use_bytes"] = m.db_in_use.value;
-  out["quota_bytes"] = m.quota ? m.quota->value : std::uint64_t{0};  // 0 = unknown
-  out["revision"] = m.revision;
-  out["raft_index"] = m.raft_index;
-  out["raft_term"] = m.raft_term;
-  out["member_count"] = static_cast<std::uint32_t>(m.member_count);
+  out["member_polled"] = sdbus::Variant(m.polled);
+  out["member_up"] = sdbus::Variant(m.up);
+  out["member_error"] = sdbus::Variant(m.error);
+  out["member_endpoint"] = sdbus::Variant(m.endpoint);
+  out["member_name"] = sdbus::Variant(m.name);
+  out["member_id"] = sdbus::Variant(m.member_id);
+  out["cluster_id"] = sdbus::Variant(m.cluster_id);
+  out["leader_id"] = sdbus::Variant(m.leader_id);
+  out["is_leader"] = sdbus::Variant(m.is_leader());
+  out["is_learner"] = sdbus::Variant(m.is_learner);
+  out["etcd_version"] = sdbus::Variant(m.version);
+  out["db_size_bytes"] = sdbus::Variant(m.db_size.value);
+  out["db_in_use_bytes"] = sdbus::Variant(m.db_in_use.value);
+  out["quota_bytes"] = sdbus::Variant(m.quota ? m.quota->value : std::uint64_t{0});  // 0 = unknown
+  out["revision"] = sdbus::Variant(m.revision);
+  out["raft_index"] = sdbus::Variant(m.raft_index);
+  out["raft_term"] = sdbus::Variant(m.raft_term);
+  out["member_count"] = sdbus::Variant(static_cast<std::uint32_t>(m.member_count));
   std::vector<std::string> alarms;
   for (const auto& a : m.alarms) alarms.push_back(a.type + "@" + hex_id(a.member_id));
-  out["alarms"] = alarms;
+  out["alarms"] = sdbus::Variant(alarms);
 
   // name -> {enabled, running, next_run_in_seconds?, last_result?, summary?,
   //          finished_at?, duration_seconds?, last_success_at?, consecutive_failures}
   std::map<std::string, std::map<std::string, sdbus::Variant>> jobs;
   for (const auto& view : daemon.job_views()) {
     auto& j = jobs[view.name];
-    j["enabled"] = view.enabled;
-    j["running"] = view.running;
+    j["enabled"] = sdbus::Variant(view.enabled);
+    j["running"] = sdbus::Variant(view.running);
     if (view.next_in)
-      j["next_run_in_seconds"] = std::chrono::duration<double>(*view.next_in).count();
+      j["next_run_in_seconds"] =
+          sdbus::Variant(std::chrono::duration<double>(*view.next_in).count());
     auto it = board.jobs.find(view.name);
     if (it != board.jobs.end() && it->second.finished_at != sched::WallTime{}) {
       const auto& r = it->second;
-      j["last_result"] = std::string(sched::to_string(r.outcome));
-      j["summary"] = r.summary;
-      j["finished_at"] = sched::unix_seconds(r.finished_at);
-      j["duration_seconds"] = r.seconds;
-      if (r.last_success) j["last_success_at"] = sched::unix_seconds(*r.last_success);
-      j["consecutive_failures"] = static_cast<std::uint32_t>(r.consecutive_failures);
+      j["last_result"] = sdbus::Variant(std::string(sched::to_string(r.outcome)));
+      j["summary"] = sdbus::Variant(r.summary);
+      j["finished_at"] = sdbus::Variant(sched::unix_seconds(r.finished_at));
+      j["duration_seconds"] = sdbus::Variant(r.seconds);
+      if (r.last_success)
+        j["last_success_at"] = sdbus::Variant(sched::unix_seconds(*r.last_success));
+      j["consecutive_failures"] =
+          sdbus::Variant(static_cast<std::uint32_t>(r.consecutive_failures));
     } else {
-      j["consecutive_failures"] = std::uint32_t{0};
+      j["consecutive_failures"] = sdbus::Variant(std::uint32_t{0});
     }
   }
-  out["jobs"] = jobs;
+  out["jobs"] = sdbus::Variant(jobs);
   return out;
 }
 
@@ -172,21 +156,22 @@ void ControlService::State::run_job(const std::string& name) {
       spdlog::info("control: job={} requested by {}", name, sender());
       return;
     case sched::Scheduler::RunNow::already_running:
-      throw sdbus::Error(kErrorAlreadyRunning, "job '" + name + "' is already running");
+      throw systemd::bus_error(kErrorAlreadyRunning, "job '" + name + "' is already running");
     case sched::Scheduler::RunNow::unknown_job:
       break;
   }
-  throw sdbus::Error(kErrorUnknownJob,
-                     "unknown job '" + name + "' (one of: " + daemon.job_names() + ")");
+  throw systemd::bus_error(kErrorUnknownJob,
+                           "unknown job '" + name + "' (one of: " + daemon.job_names() + ")");
 }
 
 void ControlService::State::pause(std::uint64_t seconds) {
   const auto max_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(config::kMaxDuration).count();
   if (seconds > static_cast<std::uint64_t>(max_seconds)) {
-    throw sdbus::Error(kErrorInvalidArgs, "pause of " + std::to_string(seconds) +
-                                              "s is longer than the longest allowed (" +
-                                              config::format_duration(config::kMaxDuration) + ")");
+    throw systemd::bus_error(kErrorInvalidArgs, "pause of " + std::to_string(seconds) +
+                                                    "s is longer than the longest allowed (" +
+                                                    config::format_duration(config::kMaxDuration) +
+                                                    ")");
   }
   spdlog::debug("control: pause seconds={} requested by {}", seconds, sender());
   std::optional<config::Duration> duration;
@@ -209,7 +194,7 @@ void ControlService::State::list_snapshots(sdbus::Result<std::string>&& result) 
     if (!self || !self->connected()) return;
     try {
       if (!listed) {
-        result.returnError(sdbus::Error(kErrorFailed, listed.error()));
+        result.returnError(systemd::bus_error(kErrorFailed, listed.error()));
       } else {
         result.returnResults(snapshots_json(*listed, self->daemon.wall_now()));
       }
@@ -241,7 +226,7 @@ std::unique_ptr<ControlService> ControlService::start(ControlledDaemon& daemon,
     state->publish(*connection);
     // The name last: once it is visible, every method works.
     step = Step::own;
-    connection->requestName(kBusName);
+    systemd::request_name(*connection, kBusName);
   } catch (const std::exception& e) {
     const auto* bus_error = dynamic_cast<const sdbus::Error*>(&e);
     const std::string reason = bus_error != nullptr ? bus_error->getMessage() : e.what();

@@ -4,8 +4,6 @@
 // result, and one line for every way a call can fail.
 #include "etcd_warden/control/ctl.hpp"
 
-#include <poll.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +18,7 @@
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/control/names.hpp"
 #include "etcd_warden/systemd/bus.hpp"
+#include "etcd_warden/systemd/sdbus_api.hpp"
 
 namespace etcd_warden::control {
 
@@ -88,13 +87,14 @@ class Client {
   explicit Client(std::string bus)
       : bus_(std::move(bus)),
         connection_(systemd::open_bus(bus_)),
-        daemon_(sdbus::createProxy(*connection_, kBusName, kObjectPath)) {}
+        daemon_(systemd::make_proxy(*connection_, kBusName, kObjectPath)) {}
 
   const std::string& bus() const { return bus_; }
   sdbus::IConnection& connection() { return *connection_; }
 
   bool daemon_present() {
-    auto driver = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    auto driver =
+        systemd::make_proxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     bool present = false;
     driver->callMethod("NameHasOwner")
         .onInterface("org.freedesktop.DBus")
@@ -129,14 +129,16 @@ int run_and_wait(Client& client, const Options& o) {
   bool daemon_gone = false;
   auto& connection = client.connection();
   auto on_finished =
-      connection.addMatch(std::string("type='signal',sender='") + kBusName + "',path='" +
-                              kObjectPath + "',interface='" + kInterface + "',member='JobFinished'",
-                          [&](sdbus::Message& message) {
-                            detail::JobFinished f;
-                            message >> f.job >> f.result >> f.summary >> f.seconds;
-                            if (f.job == name && !finished) finished = std::move(f);
-                          });
-  auto on_owner = connection.addMatch(
+      systemd::add_match(connection,
+                         std::string("type='signal',sender='") + kBusName + "',path='" +
+                             kObjectPath + "',interface='" + kInterface + "',member='JobFinished'",
+                         [&](sdbus::Message& message) {
+                           detail::JobFinished f;
+                           message >> f.job >> f.result >> f.summary >> f.seconds;
+                           if (f.job == name && !finished) finished = std::move(f);
+                         });
+  auto on_owner = systemd::add_match(
+      connection,
       std::string("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
                   "member='NameOwnerChanged',arg0='") +
           kBusName + "'",
@@ -154,10 +156,8 @@ int run_and_wait(Client& client, const Options& o) {
   if (!o.json) std::cout << "job " << name << " started; waiting for its result\n" << std::flush;
 
   while (!finished && !daemon_gone) {
-    if (connection.processPendingRequest()) continue;
-    const auto poll_data = connection.getEventLoopPollData();
-    pollfd pfd{poll_data.fd, poll_data.events, 0};
-    ::poll(&pfd, 1, poll_data.getPollTimeout());
+    if (systemd::process_pending(connection)) continue;
+    systemd::wait_for_event(connection);
   }
   if (!finished) {
     std::cerr << "etcd-warden stopped before job " << name << " finished\n";

@@ -5,9 +5,8 @@
 // only a direct call takes a timeout.
 #include "etcd_warden/systemd/unit_startup.hpp"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include "etcd_warden/systemd/bus.hpp"
+#include "etcd_warden/systemd/sdbus_api.hpp"
 
 namespace etcd_warden::systemd {
 
@@ -38,7 +37,7 @@ class UnitReader {
       : connection_(connection), timeout_(timeout) {}
 
   sdbus::ObjectPath load_unit(const std::string& unit) {
-    auto manager = sdbus::createProxy(connection_, kSystemd, kManagerPath);
+    auto manager = make_proxy(connection_, kSystemd, kManagerPath);
     sdbus::ObjectPath path;
     manager->callMethod("LoadUnit")
         .onInterface(kManagerInterface)
@@ -50,7 +49,7 @@ class UnitReader {
 
   template <class T>
   T property(const sdbus::ObjectPath& path, const char* interface, const char* name) {
-    auto object = sdbus::createProxy(connection_, kSystemd, path);
+    auto object = make_proxy(connection_, kSystemd, path);
     sdbus::Variant value;
     object->callMethod("Get")
         .onInterface(kPropertiesInterface)

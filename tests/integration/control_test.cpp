@@ -3,7 +3,6 @@
 // job metrics, the bus policy file (an unprivileged caller is refused the
 // changing methods), and `etcd-warden ctl` on top of it.
 #include <netinet/in.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -12,6 +11,7 @@
 #include <csignal>
 
 #include "etcd_warden/control/names.hpp"
+#include "etcd_warden/systemd/sdbus_api.hpp"
 #include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/http_get.hpp"
@@ -24,6 +24,7 @@
 using namespace etcd_warden::testing;
 using namespace std::chrono_literals;
 namespace control = etcd_warden::control;
+namespace systemd = etcd_warden::systemd;
 using nlohmann::json;
 
 namespace {
@@ -75,15 +76,15 @@ struct BusClient {
 
   explicit BusClient(const std::string& address)
       : connection(sdbus::createSessionBusConnectionWithAddress(address)),
-        warden(sdbus::createProxy(*connection, control::kBusName, control::kObjectPath)) {}
+        warden(systemd::make_proxy(*connection, control::kBusName, control::kObjectPath)) {}
 
   void dispatch() {
-    while (connection->processPendingRequest()) {
+    while (systemd::process_pending(*connection)) {
     }
   }
 
   bool warden_present() {
-    auto driver = sdbus::createProxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    auto driver = systemd::make_proxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     bool present = false;
     driver->callMethod("NameHasOwner")
         .onInterface("org.freedesktop.DBus")
@@ -151,7 +152,8 @@ struct SignalRecorder {
   sdbus::Slot slot;
 
   explicit SignalRecorder(BusClient& client) {
-    slot = client.connection->addMatch(
+    slot = systemd::add_match(
+        *client.connection,
         std::string("type='signal',interface='") + control::kInterface + "',member='JobFinished'",
         [this](sdbus::Message& message) {
           Finished f;

@@ -1,12 +1,12 @@
 // Tuning discovery against real parts: a real etcd started from an env file
 // (found in the real /proc), and the D-Bus path against a real dbus-daemon
 // on which the test plays systemd's manager with sdbus-c++.
-#include <sdbus-c++/sdbus-c++.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <thread>
 
+#include "etcd_warden/systemd/sdbus_api.hpp"
 #include "etcd_warden/tuning/discovery.hpp"
 #include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
@@ -65,35 +65,26 @@ class FakeSystemd {
 
   FakeSystemd(const std::string& address, FakeUnit unit)
       : unit_(std::move(unit)), connection_(sdbus::createSessionBusConnectionWithAddress(address)) {
-    connection_->requestName("org.freedesktop.systemd1");
-    manager_ = sdbus::createObject(*connection_, "/org/freedesktop/systemd1");
-    manager_->registerMethod("LoadUnit")
-        .onInterface("org.freedesktop.systemd1.Manager")
-        .withInputParamNames("name")
-        .withOutputParamNames("unit")
-        .implementedAs([this](const std::string& name) { return load_unit(name); });
-    manager_->finishRegistration();
+    systemd::request_name(*connection_, "org.freedesktop.systemd1");
+    manager_ = systemd::make_object(*connection_, "/org/freedesktop/systemd1");
+    systemd::VTable(*manager_, "org.freedesktop.systemd1.Manager")
+        .method("LoadUnit", {"name"}, {"unit"},
+                [this](const std::string& name) { return load_unit(name); })
+        .finish();
 
-    unit_object_ = sdbus::createObject(*connection_, kUnitPath);
-    unit_object_->registerProperty("LoadState")
-        .onInterface("org.freedesktop.systemd1.Unit")
-        .withGetter([] { return std::string("loaded"); });
-    unit_object_->registerProperty("ExecStart")
-        .onInterface("org.freedesktop.systemd1.Service")
-        .withGetter([this] { return exec_start(); });
-    unit_object_->registerProperty("Environment")
-        .onInterface("org.freedesktop.systemd1.Service")
-        .withGetter([this] { return unit_.environment; });
-    unit_object_->registerProperty("EnvironmentFiles")
-        .onInterface("org.freedesktop.systemd1.Service")
-        .withGetter([this] { return environment_files(); });
-    unit_object_->finishRegistration();
+    unit_object_ = systemd::make_object(*connection_, kUnitPath);
+    systemd::VTable(*unit_object_, "org.freedesktop.systemd1.Unit")
+        .property("LoadState", [] { return std::string("loaded"); })
+        .on("org.freedesktop.systemd1.Service")
+        .property("ExecStart", [this] { return exec_start(); })
+        .property("Environment", [this] { return unit_.environment; })
+        .property("EnvironmentFiles", [this] { return environment_files(); })
+        .finish();
 
-    not_found_object_ = sdbus::createObject(*connection_, kNotFoundPath);
-    not_found_object_->registerProperty("LoadState")
-        .onInterface("org.freedesktop.systemd1.Unit")
-        .withGetter([] { return std::string("not-found"); });
-    not_found_object_->finishRegistration();
+    not_found_object_ = systemd::make_object(*connection_, kNotFoundPath);
+    systemd::VTable(*not_found_object_, "org.freedesktop.systemd1.Unit")
+        .property("LoadState", [] { return std::string("not-found"); })
+        .finish();
 
     connection_->enterEventLoopAsync();
   }
@@ -104,7 +95,8 @@ class FakeSystemd {
  private:
   sdbus::ObjectPath load_unit(const std::string& name) const {
     if (name == "nosuch.service") {
-      throw sdbus::Error("org.freedesktop.systemd1.NoSuchUnit", "Unit nosuch.service not loaded.");
+      throw systemd::bus_error("org.freedesktop.systemd1.NoSuchUnit",
+                               "Unit nosuch.service not loaded.");
     }
     if (name == "slow.service") std::this_thread::sleep_for(3s);
     return sdbus::ObjectPath(name == unit_.name ? kUnitPath : kNotFoundPath);
