@@ -1,12 +1,14 @@
 # CPack pre-build script (CPACK_PRE_BUILD_SCRIPTS): runs on the staged tree,
 # after the install rules and before the package is made.
 #
-# The unit moves from /usr/lib/systemd/system to /lib/systemd/system, where
-# Debian 12's own packages keep units (dpkg does not know that the two are one
-# directory on merged-/usr systems, so mixing them invites trouble).
+# Built on Debian 12 (CPACK_ETCD_WARDEN_UNIT_IN_LIB, packaging.cmake), the
+# unit moves from /usr/lib/systemd/system to /lib/systemd/system, where Debian
+# 12's own packages keep units (dpkg does not know that the two are one
+# directory on merged-/usr systems, so mixing them invites trouble). From
+# Debian 13 on it stays under /usr.
 set(_root "${CPACK_TEMPORARY_INSTALL_DIRECTORY}")
 
-if(CPACK_GENERATOR STREQUAL "DEB")
+if(CPACK_GENERATOR STREQUAL "DEB" AND CPACK_ETCD_WARDEN_UNIT_IN_LIB)
   file(GLOB _units "${_root}/usr/lib/systemd/system/*")
   file(MAKE_DIRECTORY "${_root}/lib/systemd/system")
   foreach(_unit IN LISTS _units)

@@ -53,9 +53,23 @@ endif()
 # The binary itself: install(TARGETS etcd-warden ...) in the top-level file.
 
 # The unit goes to /usr/lib/systemd/system (the same directory as
-# /lib/systemd/system on merged-/usr Debian); package_layout.cmake (a CPack
-# pre-build script) moves it to /lib/systemd/system as bookworm's debhelper
-# does.
+# /lib/systemd/system on merged-/usr Debian). Built on Debian 12,
+# package_layout.cmake (a CPack pre-build script) moves it to
+# /lib/systemd/system as bookworm's debhelper does; from Debian 13 on, a file
+# under /lib is a lintian error (aliased-location: /lib is a symlink to usr/lib
+# there) and it stays under /usr. The release is the one this build runs on.
+set(_os_id "")
+set(_os_version "")
+if(EXISTS /etc/os-release)
+  file(STRINGS /etc/os-release _os_id REGEX "^ID=")
+  file(STRINGS /etc/os-release _os_version REGEX "^VERSION_ID=")
+  string(REGEX REPLACE "^ID=\"?([a-z]+).*" "\\1" _os_id "${_os_id}")
+  string(REGEX REPLACE "^VERSION_ID=\"?([0-9]+).*" "\\1" _os_version "${_os_version}")
+endif()
+set(CPACK_ETCD_WARDEN_UNIT_IN_LIB OFF)  # read by package_layout.cmake
+if(_os_id STREQUAL "debian" AND _os_version MATCHES "^[0-9]+$" AND _os_version LESS 13)
+  set(CPACK_ETCD_WARDEN_UNIT_IN_LIB ON)
+endif()
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/etcd-warden.service
         DESTINATION lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

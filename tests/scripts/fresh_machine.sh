@@ -12,11 +12,11 @@
 # runs on a developer machine already.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-source "$src/tests/scripts/debian_root.sh"
+source "$src/scripts/lib/debian_root.sh"
 debian_root_setup fresh_machine
 
 start=$SECONDS
-bootstrap_bookworm "$work/root" git,ca-certificates
+bootstrap_debian bookworm "$work/root" git,ca-certificates
 git clone --quiet "$src" "$work/root/root/etcd-warden"
 echo "fresh_machine: bootstrap took $((SECONDS - start))s; running the quick start" >&2
 

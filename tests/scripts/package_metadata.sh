@@ -12,8 +12,10 @@ fail() {
   exit 1
 }
 [[ -f $build_dir/CPackConfig.cmake ]] || fail "$build_dir has no CPackConfig.cmake (include(CPack) missing?)"
+# On failure, CPack's own first error says why (a missing `file` or
+# dpkg-shlibdeps, a bad install rule); its last lines only say that it failed.
 (cd "$work" && cpack --config "$build_dir/CPackConfig.cmake" -G DEB -B "$work" >cpack.log 2>&1) ||
-  fail "cpack: $(tail -n 5 "$work/cpack.log")"
+  fail "cpack: $(grep -m 3 -E 'CPack(Deb)?( Error)?:' "$work/cpack.log" || tail -n 5 "$work/cpack.log")"
 debs=("$work"/*.deb)
 ((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || fail "expected one .deb, got: ${debs[*]}"
 deb=${debs[0]}
@@ -26,10 +28,14 @@ grep -q "zstd" <<<"$(field Recommends)" || fail "Recommends lacks zstd: $(field 
 grep -q "etcd-client" <<<"$(field Suggests)" || fail "Suggests lacks etcd-client: $(field Suggests)"
 # Exact paths. The binary, man page and D-Bus policy go under the build's
 # install prefix (scripts/package uses /usr); the unit is moved to
-# /lib/systemd/system only from /usr (packaging/package_layout.cmake).
+# /lib/systemd/system only from /usr, and only on Debian 12
+# (packaging/package_layout.cmake).
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
 unit_dir=.${prefix}/lib/systemd/system
-[[ $prefix == /usr ]] && unit_dir=./lib/systemd/system
+if [[ $prefix == /usr ]] &&
+  grep -q 'CPACK_ETCD_WARDEN_UNIT_IN_LIB "ON"' "$build_dir/CPackConfig.cmake"; then
+  unit_dir=./lib/systemd/system
+fi
 paths=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ".$prefix/bin/etcd-warden" ./etc/etcd-warden/config.yaml "$unit_dir/etcd-warden.service" \
   ".$prefix/share/dbus-1/system.d/io.etcdwarden.Warden1.conf" \

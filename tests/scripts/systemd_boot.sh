@@ -22,7 +22,7 @@
 # Takes ~10 min on 2 cores with the package built.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-source "$src/tests/scripts/debian_root.sh"
+source "$src/scripts/lib/debian_root.sh"
 debian_root_setup systemd_boot
 
 if (($# > 0)); then
@@ -34,13 +34,12 @@ fi
 [[ -f $deb ]] || { echo "systemd_boot: no such package: $deb" >&2; exit 2; }
 
 root=$work/root
-bootstrap_bookworm "$root" \
+bootstrap_debian bookworm "$root" \
   systemd,systemd-sysv,dbus,etcd-server,etcd-client,zstd,procps,ca-certificates
 cp "$deb" "$root/root/"
 # mmdebstrap writes no /etc/hosts; Debian's etcd listens on "localhost".
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
-systemd-nspawn --quiet --keep-unit --register=no -D "$root" --setenv=DEBIAN_FRONTEND=noninteractive \
-  /bin/sh -c "apt-get update -qq && apt-get install -y -qq /root/$(basename "$deb") \
+in_root "$root" /bin/sh -c "apt-get update -qq && apt-get install -y -qq /root/$(basename "$deb") \
     >/root/apt.log 2>&1 || { cat /root/apt.log; exit 1; }"
 
 # The warden's config for Debian's etcd: plain http on localhost, its data dir.
