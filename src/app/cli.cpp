@@ -58,8 +58,10 @@ std::optional<Args> parse_args(int argc, char** argv) {
 }
 
 // Loads and validates the config; prints every error as FILE:LINE:COL: message.
-std::shared_ptr<const config::Config> load_or_report(const std::string& path) {
-  auto loaded = config::load_file(path);
+std::shared_ptr<const config::Config> load_or_report(
+    const std::string& path,
+    config::ReferencedFiles referenced = config::ReferencedFiles::unchecked) {
+  auto loaded = config::load_file(path, referenced);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
     return nullptr;
@@ -74,10 +76,10 @@ int cmd_version(const Args&) {
 }
 
 int cmd_check_config(const Args& args) {
-  auto cfg = load_or_report(args.config);
-  if (!cfg) return 1;
   // The same checks `run` makes before it starts: the TLS and password files
   // must be readable now, not at 3 a.m.
+  auto cfg = load_or_report(args.config, config::ReferencedFiles::checked);
+  if (!cfg) return 1;
   asio::io_context io;
   auto client = etcd::Client::create(cfg->etcd, io.get_executor());
   if (!client) {
@@ -91,7 +93,7 @@ int cmd_check_config(const Args& args) {
 int cmd_run(const Args& args) {
   // Log first: everything after this, including config errors, goes to the journal.
   systemd::setup_logging(config::LogLevel::info);
-  auto loaded = config::load_file(args.config);
+  auto loaded = config::load_file(args.config, config::ReferencedFiles::checked);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) spdlog::error("{}", e.to_string());
     return 1;

@@ -178,8 +178,9 @@ Task<void> Daemon::reload_until_settled() {
     reload_again_ = false;
     notifier_.reloading();
     spdlog::info("reload requested config={}", config_path_.string());
-    auto read = offload(runtime_.blocking, runtime_.io.get_executor(),
-                        [path = config_path_] { return config::load_file(path); });
+    auto read = offload(runtime_.blocking, runtime_.io.get_executor(), [path = config_path_] {
+      return config::load_file(path, config::ReferencedFiles::checked);
+    });
     auto loaded = co_await std::move(read);
     if (stopping_) co_return;
     std::string problem;

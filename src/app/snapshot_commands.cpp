@@ -47,7 +47,8 @@ int verify(const std::string& file, std::ostream& out, std::ostream& err) {
     }
   }
   out << "OK " << file << ": revision " << revision << ", database " << to_string(result->db_bytes)
-      << " (" << result->db_bytes.value << " bytes), file " << to_string(result->file_bytes)
+      << " (" << result->db_bytes.value << " bytes, " << result->pages << " pages of "
+      << result->page_size << "), file " << to_string(result->file_bytes)
       << (result->compressed ? " zstd" : " plain") << ", sha256 " << result->sha256 << "\n";
   return 0;
 }
@@ -225,11 +226,17 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
   in.cluster_token = std::string("etcd-restored-") + stamp;
   if (cfg->etcd.tls) {
     const auto& t = *cfg->etcd.tls;
-    if (!t.ca.empty()) in.etcdctl_flags += "--cacert " + t.ca.string();
+    if (!t.ca.empty()) in.etcdctl_flags.insert(in.etcdctl_flags.end(), {"--cacert", t.ca.string()});
     if (!t.cert.empty())
-      in.etcdctl_flags += " --cert " + t.cert.string() + " --key " + t.key.string();
+      in.etcdctl_flags.insert(in.etcdctl_flags.end(),
+                              {"--cert", t.cert.string(), "--key", t.key.string()});
   }
-  out << snapshot::build_restore_plan(in);
+  const auto plan = snapshot::build_restore_plan(in);
+  if (!plan) {
+    err << "restore-plan: " << plan.error() << "\n";
+    return 1;
+  }
+  out << *plan;
   return 0;
 }
 

@@ -30,6 +30,27 @@ void resolve_paths(Config& c, const fs::path& base) {
   for (auto& dir : c.snapshot.copy_to) resolve(dir, base);
 }
 
+// Each file the config names must be a regular file we can read, within the
+// limit; the error points at the key that names it. The contents are dropped:
+// the etcd client reads them again when it is created.
+void check_referenced_files(const Config& c, detail::ErrorSink& errors) {
+  std::vector<std::pair<const char*, const fs::path*>> files;
+  if (c.etcd.tls) {
+    files.emplace_back("etcd.tls.ca", &c.etcd.tls->ca);
+    files.emplace_back("etcd.tls.cert", &c.etcd.tls->cert);
+    files.emplace_back("etcd.tls.key", &c.etcd.tls->key);
+  }
+  if (c.etcd.auth) files.emplace_back("etcd.auth.password_file", &c.etcd.auth->password_file);
+  for (const auto& [key, path] : files) {
+    if (path->empty()) continue;
+    const auto read = io::read_file(*path, kMaxReferencedFileBytes);
+    if (!read) {
+      errors.add(errors.position(key), std::string(key) + ": cannot read " + path->string() + ": " +
+                                           read.error().reason());
+    }
+  }
+}
+
 // Parses the text into one YAML document; a syntax error is reported with
 // yaml-cpp's position. An empty file has no document and reads as null.
 std::optional<YAML::Node> parse(std::string_view yaml, detail::ErrorSink& errors) {
@@ -50,7 +71,8 @@ std::optional<YAML::Node> parse(std::string_view yaml, detail::ErrorSink& errors
   return docs.empty() ? YAML::Node() : docs.front();
 }
 
-LoadResult load(std::string_view yaml, const std::string& name, const fs::path& base) {
+LoadResult load(std::string_view yaml, const std::string& name, const fs::path& base,
+                ReferencedFiles referenced) {
   detail::ErrorSink errors(name);
   auto root = parse(yaml, errors);
   if (!root) return LoadResult{std::nullopt, errors.take()};
@@ -64,6 +86,10 @@ LoadResult load(std::string_view yaml, const std::string& name, const fs::path& 
   }
   if (!errors.empty()) return LoadResult{std::nullopt, errors.take()};
   resolve_paths(c, base);
+  if (referenced == ReferencedFiles::checked) {
+    check_referenced_files(c, errors);
+    if (!errors.empty()) return LoadResult{std::nullopt, errors.take()};
+  }
   return LoadResult{std::move(c), {}};
 }
 
@@ -74,7 +100,7 @@ std::string ConfigError::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadResult load_file(const fs::path& path) {
+LoadResult load_file(const fs::path& path, ReferencedFiles referenced) {
   // A config file is small; one over the limit is not a config file.
   const auto text = io::read_file(path, std::size_t{16} << 20);
   if (!text) {
@@ -85,11 +111,11 @@ LoadResult load_file(const fs::path& path) {
   std::error_code ec;
   auto absolute = fs::absolute(path, ec);
   if (ec) absolute = path;
-  return load(*text, path.string(), absolute.parent_path());
+  return load(*text, path.string(), absolute.parent_path(), referenced);
 }
 
 LoadResult load_string(std::string_view yaml, const std::string& name) {
-  return load(yaml, name, fs::path(name).parent_path());
+  return load(yaml, name, fs::path(name).parent_path(), ReferencedFiles::unchecked);
 }
 
 }  // namespace etcd_warden::config

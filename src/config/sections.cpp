@@ -92,6 +92,15 @@ void read_endpoints(Section& s, std::vector<std::string>& out) {
   }
   // The same parser the etcd client uses, so what passes here connects.
   for (const auto& item : node) {
+    if (util::has_userinfo(item.Scalar())) {
+      // Seen in the wild: the password would go to logs, STATUS and DNS.
+      s.fail_at(
+          item, "endpoints",
+          "must not hold a user name or password (" +
+              in_quotes(util::without_userinfo(item.Scalar())) +
+              "); set etcd.auth.username, and the password in the file etcd.auth.password_file");
+      continue;
+    }
     if (!util::parse_endpoint(item.Scalar())) {
       s.fail_at(item, "endpoints",
                 "expected http(s)://host:port like https://127.0.0.1:2379, got " +
@@ -112,8 +121,11 @@ void read_tls(Section& etcd, std::optional<Tls>& out) {
   }
   Tls tls;
   s.read("ca", tls.ca);
+  s.remember("ca");
   s.read("cert", tls.cert);
+  s.remember("cert");
   s.read("key", tls.key);
+  s.remember("key");
   s.read("server_name", tls.server_name);
   if (!tls.cert.empty() && tls.key.empty()) {
     s.fail("cert", "is set without etcd.tls.key; a client certificate needs its key");
@@ -135,6 +147,7 @@ void read_auth(Section& etcd, std::optional<Auth>& out) {
   Auth auth;
   s.read("username", auth.username);
   s.read("password_file", auth.password_file);
+  s.remember("password_file");
   if (auth.username.empty()) s.fail("username", "is required when etcd.auth is set");
   if (auth.password_file.empty()) {
     s.fail("password_file",
@@ -152,8 +165,10 @@ void read_etcd(Section s, Etcd& out) {
   read_endpoints(s, out.endpoints);
   read_tls(s, out.tls);
   read_auth(s, out.auth);
-  if (s.read("metrics_url", out.metrics_url) && !out.metrics_url.empty() &&
-      !is_http_url(out.metrics_url)) {
+  if (s.read("metrics_url", out.metrics_url) && util::has_userinfo(out.metrics_url)) {
+    s.fail("metrics_url", "must not hold a user name or password (" +
+                              in_quotes(util::without_userinfo(out.metrics_url)) + ")");
+  } else if (!out.metrics_url.empty() && !is_http_url(out.metrics_url)) {
     s.fail("metrics_url",
            "expected a URL like http://127.0.0.1:2381/metrics, got " + in_quotes(out.metrics_url));
   }

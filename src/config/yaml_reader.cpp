@@ -10,6 +10,10 @@
 namespace etcd_warden::config::detail {
 
 void ErrorSink::add(const YAML::Mark& mark, std::string message) {
+  if (errors_.size() >= kMaxErrors) {
+    ++dropped_;
+    return;
+  }
   ConfigError e{file_, 0, 0, std::move(message)};
   if (!mark.is_null()) {
     e.line = mark.line + 1;
@@ -24,7 +28,24 @@ std::vector<ConfigError> ErrorSink::take() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   });
+  if (dropped_ > 0) {
+    errors_.push_back(ConfigError{file_, 0, 0,
+                                  "... and " + std::to_string(dropped_) +
+                                      " more errors (only the first " + std::to_string(kMaxErrors) +
+                                      " are shown)"});
+    dropped_ = 0;
+  }
   return std::move(errors_);
+}
+
+void ErrorSink::remember(std::string key, const YAML::Mark& mark) {
+  positions_.emplace_back(std::move(key), mark);
+}
+
+YAML::Mark ErrorSink::position(std::string_view key) const {
+  for (const auto& [k, mark] : positions_)
+    if (k == key) return mark;
+  return YAML::Mark::null_mark();
 }
 
 std::string describe(const YAML::Node& node) {
@@ -328,6 +349,10 @@ void Section::fail(std::string_view key, const std::string& message) {
 
 void Section::fail_at(const YAML::Node& node, std::string_view key, const std::string& message) {
   errors_->add(node.Mark(), path(key) + ": " + message);
+}
+
+void Section::remember(std::string_view key) {
+  if (find(key) != nullptr) errors_->remember(path(key), mark_of(key));
 }
 
 std::string Section::path(std::string_view key) const {

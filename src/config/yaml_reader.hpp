@@ -27,13 +27,24 @@ class ErrorSink {
 
   void add(const YAML::Mark& mark, std::string message);
   void add(std::string message) { add(YAML::Mark::null_mark(), std::move(message)); }
-  bool empty() const { return errors_.empty(); }
-  // The errors in file order (those without a position first).
+  bool empty() const { return errors_.empty() && dropped_ == 0; }
+  // The errors in file order (those without a position first), then one line
+  // counting those over the cap: a file of 60 000 unknown keys is not worth
+  // 60 000 lines.
   std::vector<ConfigError> take();
+
+  // Where a key such as "etcd.auth.password_file" was written, for checks
+  // made after reading (the files it names); null when the file did not set it.
+  void remember(std::string key, const YAML::Mark& mark);
+  YAML::Mark position(std::string_view key) const;
+
+  static constexpr std::size_t kMaxErrors = 100;
 
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::size_t dropped_ = 0;
+  std::vector<std::pair<std::string, YAML::Mark>> positions_;
 };
 
 // Why a node does not hold the expected value; `mark` is set when the
@@ -118,6 +129,8 @@ class Section {
   void fail_at(const YAML::Node& node, std::string_view key, const std::string& message);
   // "defrag.min_free"
   std::string path(std::string_view key) const;
+  // Keeps the position of `key` in the sink (ErrorSink::remember).
+  void remember(std::string_view key);
 
  private:
   struct Entry {

@@ -17,8 +17,34 @@
 #include "etcd_warden/systemd/sdbus_api.hpp"
 #include "etcd_warden/util/build_info.hpp"
 #include "etcd_warden/util/result.hpp"
+#include "etcd_warden/util/utf8.hpp"
 
 namespace etcd_warden::control {
+
+namespace {
+
+// Every string sent over D-Bus goes through here (or util::valid_utf8): sd-bus
+// refuses to send invalid UTF-8, and sdbus-c++ throws inside the handler.
+sdbus::Variant text(const std::string& s) {
+  return sdbus::Variant(util::valid_utf8(s));
+}
+
+// A method handler's body: any exception becomes a D-Bus error reply for the
+// caller, never an exception unwinding into the event loop (which would stop
+// the daemon: GetStatusJson is open to every local user).
+template <class Body>
+auto answer(const char* method, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const sdbus::Error&) {
+    throw;  // already an answer (bus_error)
+  } catch (const std::exception& e) {
+    spdlog::error("control: {} failed: {}", method, util::valid_utf8(e.what()));
+    throw systemd::bus_error(kErrorFailed, std::string(method) + " failed: " + e.what());
+  }
+}
+
+}  // namespace
 
 struct ControlService::State : std::enable_shared_from_this<State> {
   State(ControlledDaemon& d, std::string bus_spec) : daemon(d), bus(std::move(bus_spec)) {}
@@ -62,13 +88,19 @@ void ControlService::State::close() {
 void ControlService::State::publish(sdbus::IConnection& connection) {
   object = systemd::make_object(connection, kObjectPath);
   systemd::VTable(*object, kInterface)
-      .method("GetStatus", {}, {"status"}, [this] { return get_status(); })
-      .method("GetStatusJson", {}, {"status_json"}, [this] { return get_status_json(); })
-      .method("RunJob", {"name"}, {}, [this](const std::string& name) { run_job(name); })
-      .method("Pause", {"seconds"}, {}, [this](std::uint64_t seconds) { pause(seconds); })
-      .method("Resume", {}, {}, [this] { resume(); })
+      .method("GetStatus", {}, {"status"},
+              [this] { return answer("GetStatus", [&] { return get_status(); }); })
+      .method("GetStatusJson", {}, {"status_json"},
+              [this] { return answer("GetStatusJson", [&] { return get_status_json(); }); })
+      .method("RunJob", {"name"}, {},
+              [this](const std::string& name) { answer("RunJob", [&] { run_job(name); }); })
+      .method("Pause", {"seconds"}, {},
+              [this](std::uint64_t seconds) { answer("Pause", [&] { pause(seconds); }); })
+      .method("Resume", {}, {}, [this] { answer("Resume", [&] { resume(); }); })
       .method("ListSnapshots", {}, {"snapshots_json"},
-              [this](sdbus::Result<std::string>&& result) { list_snapshots(std::move(result)); })
+              [this](sdbus::Result<std::string>&& result) {
+                answer("ListSnapshots", [&] { list_snapshots(std::move(result)); });
+              })
       .signal<std::string, std::string, std::string, double>(
           "JobFinished", {"job", "result", "summary", "seconds"})
       .finish();
@@ -83,29 +115,29 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   const auto& m = board.member;
   const auto now = daemon.wall_now();
   std::map<std::string, sdbus::Variant> out;
-  out["version"] = sdbus::Variant(std::string(build::kVersion));
-  out["health"] = sdbus::Variant(health(board));
-  out["status_line"] = sdbus::Variant(status::format_status_line(board, now));
+  out["version"] = text(std::string(build::kVersion));
+  out["health"] = text(health(board));
+  out["status_line"] = text(status::format_status_line(board, now));
   out["paused"] = sdbus::Variant(board.paused);
   // Unix seconds; 0 = not paused, or paused until resumed.
   out["paused_until"] =
       sdbus::Variant(board.paused && board.paused_until ? sched::unix_seconds(*board.paused_until)
                                                         : std::int64_t{0});
-  out["config_problem"] = sdbus::Variant(board.config_problem);
-  out["tuning_alert"] = sdbus::Variant(board.tuning_alert);
-  out["tuning_settings"] = sdbus::Variant(board.tuning_settings);
+  out["config_problem"] = text(board.config_problem);
+  out["tuning_alert"] = text(board.tuning_alert);
+  out["tuning_settings"] = text(board.tuning_settings);
 
   out["member_polled"] = sdbus::Variant(m.polled);
   out["member_up"] = sdbus::Variant(m.up);
-  out["member_error"] = sdbus::Variant(m.error);
-  out["member_endpoint"] = sdbus::Variant(m.endpoint);
-  out["member_name"] = sdbus::Variant(m.name);
+  out["member_error"] = text(m.error);
+  out["member_endpoint"] = text(m.endpoint);
+  out["member_name"] = text(m.name);
   out["member_id"] = sdbus::Variant(m.member_id);
   out["cluster_id"] = sdbus::Variant(m.cluster_id);
   out["leader_id"] = sdbus::Variant(m.leader_id);
   out["is_leader"] = sdbus::Variant(m.is_leader());
   out["is_learner"] = sdbus::Variant(m.is_learner);
-  out["etcd_version"] = sdbus::Variant(m.version);
+  out["etcd_version"] = text(m.version);
   out["db_size_bytes"] = sdbus::Variant(m.db_size.value);
   out["db_in_use_bytes"] = sdbus::Variant(m.db_in_use.value);
   out["quota_bytes"] = sdbus::Variant(m.quota ? m.quota->value : std::uint64_t{0});  // 0 = unknown
@@ -114,7 +146,8 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   out["raft_term"] = sdbus::Variant(m.raft_term);
   out["member_count"] = sdbus::Variant(static_cast<std::uint32_t>(m.member_count));
   std::vector<std::string> alarms;
-  for (const auto& a : m.alarms) alarms.push_back(a.type + "@" + hex_id(a.member_id));
+  for (const auto& a : m.alarms)
+    alarms.push_back(util::valid_utf8(a.type + "@" + hex_id(a.member_id)));
   out["alarms"] = sdbus::Variant(alarms);
 
   // name -> {enabled, running, next_run_in_seconds?, last_result?, summary?,
@@ -130,8 +163,8 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
     auto it = board.jobs.find(view.name);
     if (it != board.jobs.end() && it->second.finished_at != sched::WallTime{}) {
       const auto& r = it->second;
-      j["last_result"] = sdbus::Variant(std::string(sched::to_string(r.outcome)));
-      j["summary"] = sdbus::Variant(r.summary);
+      j["last_result"] = text(std::string(sched::to_string(r.outcome)));
+      j["summary"] = text(r.summary);
       j["finished_at"] = sdbus::Variant(sched::unix_seconds(r.finished_at));
       j["duration_seconds"] = sdbus::Variant(r.seconds);
       if (r.last_success)
@@ -200,6 +233,14 @@ void ControlService::State::list_snapshots(sdbus::Result<std::string>&& result) 
       }
     } catch (const sdbus::Error& e) {
       spdlog::debug("control: ListSnapshots reply not sent: {}", e.getMessage());
+    } catch (const std::exception& e) {
+      // Off the method handler, so answer() does not cover it: on the loop.
+      spdlog::error("control: ListSnapshots failed: {}", util::valid_utf8(e.what()));
+      try {
+        result.returnError(
+            systemd::bus_error(kErrorFailed, std::string("ListSnapshots failed: ") + e.what()));
+      } catch (const sdbus::Error&) {
+      }
     }
     self->pump->after_send();
   };
@@ -271,7 +312,8 @@ void ControlService::job_finished(const std::string& job, const sched::JobResult
   try {
     state_->object->emitSignal("JobFinished")
         .onInterface(kInterface)
-        .withArguments(job, std::string(sched::to_string(result.outcome)), result.summary,
+        .withArguments(util::valid_utf8(job), std::string(sched::to_string(result.outcome)),
+                       util::valid_utf8(result.summary),
                        std::chrono::duration<double>(took).count());
   } catch (const sdbus::Error& e) {
     state_->lost(e.getMessage());

@@ -12,6 +12,9 @@ namespace {
 
 // Keys in the order a person reads them (member before jobs), not sorted.
 using json = nlohmann::ordered_json;
+// Our JSON goes over D-Bus, which takes valid UTF-8 only; file names and
+// etcd's answers may hold any byte. Dumped with error_handler_t::replace: an
+// invalid byte becomes U+FFFD instead of an exception.
 
 double seconds_between(sched::WallTime from, sched::WallTime to) {
   return std::chrono::duration<double>(to - from).count();
@@ -133,7 +136,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
       {"tuning_settings", string_or_null(board.tuning_settings)},
       {"activity", string_or_null(board.activity)},
   };
-  return out.dump(2) + "\n";
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string snapshots_json(const std::vector<snapshot::SnapshotEntry>& entries,
@@ -154,7 +157,7 @@ std::string snapshots_json(const std::vector<snapshot::SnapshotEntry>& entries,
         {"sha256", e.info ? json(e.info->sha256) : json(nullptr)},
     });
   }
-  return out.dump(2) + "\n";
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace etcd_warden::control

@@ -25,6 +25,7 @@ bool SysError::missing() const {
 }
 
 std::string SysError::reason() const {
+  if (!detail.empty()) return detail;
   if (code == EFBIG) return "larger than the reader's limit";
   return errno_text(code);
 }

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,9 +72,30 @@ util::Status copy_into(const fs::path& from, int out, const fs::path& out_path) 
   return util::ok();
 }
 
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
 util::Result<std::string, SysError> read_file(const fs::path& path, std::size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: opening a FIFO without a writer would block until one comes
+  // (forever, on the event loop's behalf). Only regular files are read; /proc
+  // and /sys files are regular too.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd.valid()) return SysError{errno, sys_error("open", path, errno)};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return SysError{errno, sys_error("stat", path, errno)};
+  // /dev/null reads as empty: `-c /dev/null` is how one says "no config".
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return std::string();
+  if (!S_ISREG(st.st_mode)) {
+    const int err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    std::string detail = std::string(file_type_name(st.st_mode)) + ", not a regular file";
+    return SysError{err, "read " + path.string() + ": " + detail, detail};
+  }
   std::string text;
   char buffer[8192];
   while (true) {

@@ -109,8 +109,15 @@ ExposerResult expose(const std::string& listen,
                      const std::shared_ptr<prometheus::Registry>& registry) {
   ExposerResult out;
   try {
-    // Two threads: a scrape never waits behind another, and memory stays small.
-    out.exposer = std::make_unique<prometheus::Exposer>(listen, 2);
+    // civetweb serves one connection per thread and gives each request
+    // request_timeout_ms per read or write. Eight threads: a few clients that
+    // open a connection and send nothing (a port scan, slowloris) cannot take
+    // every thread, and idle threads cost a stack each, no CPU. Two seconds:
+    // a scraper sends its whole request at once; a connection that stalls
+    // gives its thread back quickly (civetweb's default is 30 s).
+    out.exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", listen, "num_threads", std::to_string(kServerThreads),
+        "request_timeout_ms", std::to_string(kRequestTimeoutMs)});
     out.exposer->RegisterCollectable(registry);
     auto ports = out.exposer->GetListeningPorts();
     if (!ports.empty()) out.port = static_cast<unsigned short>(ports.front());

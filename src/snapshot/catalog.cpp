@@ -57,6 +57,13 @@ void check_sidecar(SnapshotEntry& e) {
   } else if (e.info->revision != e.name.revision) {
     e.problem = side.string() + ": says revision " + std::to_string(e.info->revision) +
                 ", the name says " + std::to_string(e.name.revision);
+  } else if (e.mtime > mtime_of(st)) {
+    // The sidecar is written after the file's bytes were checked (at write
+    // time, or again by `snapshot verify`): a file changed later holds bytes
+    // nobody checked, whatever its sidecar says.
+    e.problem = e.path.filename().string() +
+                " was modified after its sidecar was written; run `etcd-warden snapshot verify " +
+                e.path.string() + "`";
   }
 }
 

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <algorithm>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -31,6 +33,22 @@ class Reader {
   explicit Reader(const json& j) : j_(j) {}
   const std::string& error() const { return error_; }
 
+  // 64 lower-case hex digits, as the writer prints them: a sidecar with an
+  // empty or made-up hash can match nothing.
+  std::string sha256(const char* key) {
+    std::string s = str(key);
+    if (!error_.empty()) return s;
+    const bool hex = s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                     });
+    if (!hex) bad(key, "expected 64 lower-case hex digits");
+    return s;
+  }
+  Bytes positive_bytes(const char* key) {
+    const Bytes b = bytes(key);
+    if (error_.empty() && b.value == 0) bad(key, "expected a size above 0");
+    return b;
+  }
   std::string str(const char* key) {
     const json* v = find(key);
     if (!v) return {};
@@ -166,7 +184,9 @@ std::string to_json(const SnapshotInfo& info) {
       {"compression", info.compression == config::Compression::zstd ? "zstd" : "none"},
       {"duration_seconds", info.duration.count()},
   };
-  return j.dump(2) + "\n";
+  // Member names and versions come from etcd: any byte. U+FFFD for an
+  // invalid one rather than an exception that loses the snapshot's sidecar.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
@@ -186,9 +206,9 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
   info.revision = r.int64("revision");
   info.etcd_version = r.str("etcd_version");
   info.taken_at = r.time("taken_at");
-  info.db_bytes = r.bytes("db_bytes");
-  info.file_bytes = r.bytes("file_bytes");
-  info.sha256 = r.str("sha256");
+  info.db_bytes = r.positive_bytes("db_bytes");
+  info.file_bytes = r.positive_bytes("file_bytes");
+  info.sha256 = r.sha256("sha256");
   info.compression = r.compression("compression");
   info.duration = std::chrono::duration<double>(r.seconds("duration_seconds"));
   if (!r.error().empty()) return util::fail(r.error());

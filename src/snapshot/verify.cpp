@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "bbolt_meta.hpp"
 #include "etcd_warden/io/error.hpp"
 #include "etcd_warden/io/file.hpp"
 #include "etcd_warden/io/unique_fd.hpp"
@@ -53,10 +54,17 @@ util::Status read_some(int fd, std::span<std::byte> buf, const std::filesystem::
   return util::ok();
 }
 
-// Feeds the plain content of `path` to the hasher and `sink`; fills the size
-// and compression in `r`, and leaves the trailer to the caller.
-util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r,
-                  detail::TrailerHasher& hasher, const Sink& sink) {
+// What one pass over the plain content checks: the trailer, and the bbolt
+// structure of the database before it.
+struct Checks {
+  detail::TrailerHasher hasher;
+  detail::BboltMetaChecker bbolt;
+};
+
+// Feeds the plain content of `path` to the checks and `sink`; fills the size
+// and compression in `r`, and leaves the verdicts to the caller.
+util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r, Checks& checks,
+                  const Sink& sink) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return util::fail(sys_error("open", path, errno));
   struct stat st {};
@@ -71,7 +79,8 @@ util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r,
       got >= kZstdMagic.size() && std::memcmp(in.data(), kZstdMagic.data(), kZstdMagic.size()) == 0;
 
   const auto emit = [&](std::span<const std::byte> plain) -> util::Status {
-    hasher.update(plain);
+    checks.hasher.update(plain);
+    checks.bbolt.update(plain);
     return sink ? sink(plain) : util::ok();
   };
 
@@ -86,12 +95,23 @@ util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r,
   std::unique_ptr<ZSTD_DCtx, FreeDCtx> dctx(ZSTD_createDCtx());
   if (!dctx) return util::fail(path.string() + ": zstd: cannot create a decompression context");
   std::vector<std::byte> out(ZSTD_DStreamOutSize());
-  std::size_t last = 0;  // 0 once a frame is complete
+  std::size_t last = 1;           // 0 once the frame is complete and flushed
+  std::uint64_t read_before = 0;  // compressed bytes before `in`
   while (got > 0) {
     ZSTD_inBuffer zin{in.data(), got, 0};
     // zstd keeps the last byte of a frame until all its output is flushed, so
     // "input consumed" also means "output drained".
     while (zin.pos < zin.size) {
+      if (last == 0) {
+        // Our writer makes exactly one frame. zstd would go on decoding a
+        // second one, and skip a skippable frame silently: either way bytes
+        // nobody checked would ride along, so anything after the frame fails.
+        const std::uint64_t frame_end = read_before + zin.pos;
+        const std::uint64_t after =
+            r.file_bytes.value > frame_end ? r.file_bytes.value - frame_end : got - zin.pos;
+        return util::fail(path.string() + ": zstd: data after the end of the snapshot's frame (" +
+                          std::to_string(after) + " bytes)");
+      }
       ZSTD_outBuffer zout{out.data(), out.size(), 0};
       last = ZSTD_decompressStream(dctx.get(), &zout, &zin);
       if (ZSTD_isError(last)) {
@@ -99,24 +119,31 @@ util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r,
       }
       if (auto emitted = emit(std::span(out).first(zout.pos)); !emitted) return emitted;
     }
+    read_before += got;
     if (auto read = read_some(fd.get(), in, path, got); !read) return read;
   }
   if (last != 0) {
     return util::fail(path.string() +
                       ": truncated: the zstd stream ends in the middle of a frame (after " +
-                      std::to_string(hasher.total_bytes()) + " decompressed bytes)");
+                      std::to_string(checks.hasher.total_bytes()) + " decompressed bytes)");
   }
   return util::ok();
 }
 
 VerifyResult run(const std::filesystem::path& path, const Sink& sink) {
   VerifiedSnapshot r;
-  detail::TrailerHasher hasher;
-  if (auto scanned = scan(path, r, hasher, sink); !scanned) return util::fail(scanned.error());
-  auto digest = hasher.finish("file says");
+  Checks checks;
+  if (auto scanned = scan(path, r, checks, sink); !scanned) return util::fail(scanned.error());
+  // The trailer first: damage in transit reads best as a hash mismatch. The
+  // bbolt check then refuses what hashes right but is no database etcd opens.
+  auto digest = checks.hasher.finish("file says");
   if (!digest) return util::fail(path.string() + ": " + digest.error());
+  const auto layout = checks.bbolt.finish(digest->db_bytes);
+  if (!layout) return util::fail(path.string() + ": " + layout.error());
   r.db_bytes = Bytes{digest->db_bytes};
   r.sha256 = std::move(digest->sha256);
+  r.page_size = layout->page_size;
+  r.pages = layout->pages;
   return r;
 }
 

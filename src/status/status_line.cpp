@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "etcd_warden/status/status_board.hpp"
+#include "etcd_warden/util/utf8.hpp"
 
 namespace etcd_warden::status {
 
@@ -92,8 +93,11 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
     add(j);
   }
   constexpr std::size_t kMax = 400;
-  if (line.size() > kMax) line = line.substr(0, kMax - 3) + "...";
-  return line;
+  // Cut at a character boundary, and make the whole line valid UTF-8: it goes
+  // out over sd_notify and D-Bus, and job summaries quote file names and
+  // etcd's errors, which may hold any byte.
+  if (line.size() > kMax) line = std::string(util::utf8_prefix(line, kMax - 3)) + "...";
+  return util::valid_utf8(line);
 }
 
 }  // namespace etcd_warden::status

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "etcd_warden/util/utf8.hpp"
+
 namespace etcd_warden::systemd {
 
 #if ETCD_WARDEN_SDBUS_2
@@ -26,7 +28,7 @@ void request_name(sdbus::IConnection& connection, const std::string& name) {
 }
 
 sdbus::Error bus_error(const std::string& name, const std::string& message) {
-  return {sdbus::Error::Name(name), message};
+  return {sdbus::Error::Name(name), util::valid_utf8(message)};
 }
 
 bool process_pending(sdbus::IConnection& connection) {
@@ -77,7 +79,7 @@ void request_name(sdbus::IConnection& connection, const std::string& name) {
 }
 
 sdbus::Error bus_error(const std::string& name, const std::string& message) {
-  return {name, message};
+  return {name, util::valid_utf8(message)};
 }
 
 bool process_pending(sdbus::IConnection& connection) {

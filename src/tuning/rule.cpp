@@ -95,6 +95,11 @@ void guidance_rows(const Measurements& m, std::vector<Row>& rows) {
   auto row = [&](const char* check, const std::optional<double>& v, double limit,
                  const char* over) {
     if (!v) return;
+    if (!std::isfinite(*v) || *v < 0) {
+      rows.push_back(
+          {check, RowStatus::info, "not a number", "etcd's histogram gave no usable figure"});
+      return;
+    }
     const bool ok = *v <= limit;
     rows.push_back({check, ok ? RowStatus::pass : RowStatus::info,
                     format_seconds(*v) + (ok ? " <= " : " > ") + format_seconds(limit),
@@ -106,7 +111,7 @@ void guidance_rows(const Measurements& m, std::vector<Row>& rows) {
       "above etcd's 10ms guidance: a faster disk helps more than any timeout");
   row("backend commit p99 (etcd)", m.backend_commit_p99, 0.025,
       "above etcd's 25ms guidance: writes and compaction will be slow");
-  if (m.peer_rtt_p99) {
+  if (m.peer_rtt_p99 && std::isfinite(*m.peer_rtt_p99)) {
     rows.push_back(
         {"peer RTT p99 (etcd, worst peer)", RowStatus::pass, format_seconds(*m.peer_rtt_p99), ""});
   }

@@ -20,7 +20,27 @@ bool valid_scheme(std::string_view scheme) {
   });
 }
 
+// Where the "user:secret@" of "scheme://user:secret@host/path" ends (the
+// last '@'); npos when none. Any '@' counts, also one after a '/': a careless
+// password holds a raw '/' too, and must not be echoed for it.
+std::string_view::size_type userinfo_end(std::string_view text) {
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos) return std::string_view::npos;
+  const auto at = text.rfind('@');
+  return at != std::string_view::npos && at > sep + 2 ? at : std::string_view::npos;
+}
+
 }  // namespace
+
+bool has_userinfo(std::string_view text) {
+  return userinfo_end(text) != std::string_view::npos;
+}
+
+std::string without_userinfo(std::string_view text) {
+  const auto at = userinfo_end(text);
+  if (at == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, text.find("://") + 3)) + "***" + std::string(text.substr(at));
+}
 
 std::string Url::target() const {
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;

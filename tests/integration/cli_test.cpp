@@ -83,7 +83,9 @@ TEST_CASE("an unreadable certificate is named, for check-config and run", "[cli]
   for (const auto& [yaml, needle] : std::vector<std::pair<std::string, std::string>>{
            {"etcd:\n  endpoints: [\"https://127.0.0.1:2379\"]\n  tls: {ca: \"" + missing_cert +
                 "\"}\n",
-            "etcd.tls.ca " + missing_cert + ": No such file or directory"},
+            // At the key's position (the loader reads the files the config names).
+            "config.yaml:3:13: etcd.tls.ca: cannot read " + missing_cert +
+                ": No such file or directory"},
        }) {
     for (const char* cmd : {"check-config", "run"}) {
       write_file(dir / "config.yaml",

@@ -381,6 +381,47 @@ TEST_CASE("D-Bus: a refused reload is health config_rejected until a good one", 
   CHECK(client.status()["config_problem"].is_null());
 }
 
+// Kept inputs of the hostile-input probe (issue 18): bytes that are not UTF-8
+// in a sidecar (quoted by the parse error) and in a refused config made ListSnapshots and
+// GetStatusJson throw inside the handler, and the daemon exit.
+TEST_CASE("D-Bus: bytes that are not UTF-8 are answered as U+FFFD, and the daemon stays up",
+          "[control]") {
+  EtcdCluster cluster({.members = 1});
+  DbusDaemon bus;
+  ControlledWarden warden(cluster, bus.address());
+  write_file(warden.snapshots / (std::string(kFakeSnapshot) + ".json"),
+             "{\"member\": \"m\xff\", \"sha256\": \"\xc3\"}\n");
+  REQUIRE(warden.process->wait_ready());
+  INFO(warden.process->log());
+  BusClient client(bus.address());
+  SignalRecorder signals(client);
+  REQUIRE_EVENTUALLY(client.status()["health"] == "ok", 10s);
+
+  const std::string good = warden.yaml(etcd_config_yaml(cluster, 0), bus.address());
+  warden.process->write_config(good + "defrag:\n  min_fre\xff\xc3: 1GiB\n");
+  warden.process->reload();
+  REQUIRE_EVENTUALLY(client.status()["health"] == "config_rejected", 10s);
+  const auto problem = client.status()["config_problem"].get<std::string>();
+  CHECK(problem.find("unknown key 'defrag.min_fre\xEF\xBF\xBD") != std::string::npos);
+  CHECK(client.status_map().at("config_problem").get<std::string>() == problem);
+
+  std::string listed;
+  client.warden->callMethod("ListSnapshots")
+      .onInterface(control::kInterface)
+      .withTimeout(kCall)
+      .storeResultsTo(listed);
+  const auto snapshots = json::parse(listed);  // valid JSON, valid UTF-8
+  REQUIRE(snapshots.size() == 1);
+  CHECK(snapshots[0]["verified"] == false);
+  CHECK(snapshots[0]["problem"].is_string());
+
+  // Still serving: a later status poll's signal arrives, and it answers.
+  const auto before = signals.count("status");
+  REQUIRE_EVENTUALLY((client.dispatch(), signals.count("status") > before), 10s);
+  CHECK(client.status()["health"] == "config_rejected");
+  CHECK(warden.process->process().running());
+}
+
 TEST_CASE("D-Bus: no bus at start-up is one warning, a reload connects, a lost bus is survived",
           "[control]") {
   TempDir dir("no-bus");

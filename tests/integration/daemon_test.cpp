@@ -3,8 +3,16 @@
 // real etcd members killed and restarted under it.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <thread>
+#include <vector>
 
 #include "support/dbus_daemon.hpp"
 #include "support/etcd_cluster.hpp"
@@ -38,7 +46,70 @@ struct Warden : MetricsWarden {
   }
 };
 
+// A client that opens a connection to 127.0.0.1:port and sends a request one
+// byte at a time, never finishing it (slowloris). Closed with the object.
+struct StalledClient {
+  int fd = -1;
+  explicit StalledClient(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    drip("GET /metrics HTTP/1.1\r\n");
+  }
+  void drip(const std::string& bytes) {
+    (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  ~StalledClient() { ::close(fd); }
+  StalledClient(const StalledClient&) = delete;
+  StalledClient& operator=(const StalledClient&) = delete;
+};
+
 }  // namespace
+
+// Kept input (issue 18): two partial requests held open blocked /metrics for
+// 30 s (two server threads, civetweb's 30 s read timeout).
+TEST_CASE("/metrics answers 20 scrapers at once while 2 clients stall their requests",
+          "[daemon][metrics]") {
+  EtcdCluster cluster({.members = 1});
+  Warden warden(cluster, 0, "tuning: {enabled: false}\n");
+  REQUIRE(warden.process->wait_ready());
+  REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
+
+  StalledClient slow1(warden.metrics_port), slow2(warden.metrics_port);
+  std::atomic<bool> done{false};
+  // Each stalled client sends one more header byte every 500 ms: always
+  // inside the per-read timeout, so each keeps its server thread.
+  std::thread dripper([&] {
+    while (!done) {
+      std::this_thread::sleep_for(500ms);
+      slow1.drip("X");
+      slow2.drip("X");
+    }
+  });
+  std::this_thread::sleep_for(300ms);  // the stalled clients hold their threads first
+
+  constexpr int kScrapers = 20, kEach = 5;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < kScrapers; ++i) {
+    scrapers.emplace_back([&] {
+      for (int k = 0; k < kEach; ++k) {
+        const auto got = http_get_full("127.0.0.1", warden.metrics_port, "/metrics", 1s);
+        if (!got || got->status != 200 ||
+            got->body.find("etcd_warden_etcd_up 1") == std::string::npos)
+          ++failed;
+      }
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  done = true;
+  dripper.join();
+  CHECK(failed == 0);
+  CHECK(warden.process->process().running());
+}
 
 TEST_CASE("ready, status line and metrics that promtool accepts", "[daemon]") {
   EtcdCluster cluster({.members = 3});

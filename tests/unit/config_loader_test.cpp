@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -281,6 +282,18 @@ TEST_CASE("each kind of error names its line and column", "[config][loader]") {
        "test.yaml:2:14: snapshot.keep_last: expected a whole number, got '-3'"},
       {"snapshot:\n  keep_last: 99999999999\n",
        "test.yaml:2:14: snapshot.keep_last: expected a whole number, got '99999999999'"},
+      // Credentials in a URL would reach logs, STATUS and DNS; never echoed.
+      {"etcd:\n  endpoints: [\"https://root:PASS@127.0.0.1:2379\"]\n",
+       "test.yaml:2:15: etcd.endpoints: must not hold a user name or password "
+       "('https://***@127.0.0.1:2379'); set etcd.auth.username, and the password in the file "
+       "etcd.auth.password_file"},
+      {"etcd:\n  endpoints: [\"https://root:pa/ss@127.0.0.1:2379\"]\n",
+       "test.yaml:2:15: etcd.endpoints: must not hold a user name or password "
+       "('https://***@127.0.0.1:2379'); set etcd.auth.username, and the password in the file "
+       "etcd.auth.password_file"},
+      {"etcd:\n  metrics_url: http://u:PASS@127.0.0.1:2381/metrics\n",
+       "test.yaml:2:16: etcd.metrics_url: must not hold a user name or password "
+       "('http://***@127.0.0.1:2381/metrics')"},
       {"etcd:\n  endpoints: http://127.0.0.1:2379\n",
        "test.yaml:2:14: etcd.endpoints: expected a list of strings, got 'http://127.0.0.1:2379'"},
       {"etcd:\n  endpoints:\n    - http://a:1\n    - {url: x}\n",
@@ -581,8 +594,9 @@ TEST_CASE("a missing or unreadable file is one error with the reason", "[config]
   }
   SECTION("a directory") {
     const auto r = load_file(dir.path());
-    CHECK(messages(r) == std::vector<std::string>{dir.path().string() +
-                                                  ": cannot read the config file: Is a directory"});
+    CHECK(messages(r) == std::vector<std::string>{
+                             dir.path().string() +
+                             ": cannot read the config file: a directory, not a regular file"});
   }
 }
 
@@ -608,4 +622,60 @@ TEST_CASE("the shipped config's commented-out examples are valid", "[config][loa
   CHECK(c.etcd.tls->key == "/etc/kubernetes/pki/etcd/healthcheck-client.key");
   REQUIRE(c.etcd.auth);
   CHECK(c.etcd.auth->password_file == "/etc/etcd-warden/password");
+}
+
+TEST_CASE("files the config names are read at check time, errors at their key",
+          "[config][loader]") {
+  TempDir dir;
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  fs::create_directory(dir / "adir");
+  const auto config_with = [&](const std::string& password_file) {
+    return dir.write(
+        "c.yaml",
+        "etcd:\n  endpoints: [\"http://127.0.0.1:2379\"]\n  auth:\n    username: root\n"
+        "    password_file: " +
+            password_file + "\n");
+  };
+  // The kept inputs of the hostile-input probe: a FIFO hung check-config,
+  // /dev/zero aborted it, a directory was accepted.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {(dir / "fifo").string(), "a FIFO, not a regular file"},
+      {"/dev/zero", "a character device, not a regular file"},
+      {"/dev/urandom", "a character device, not a regular file"},
+      {(dir / "adir").string(), "a directory, not a regular file"},
+      {(dir / "missing").string(), "No such file or directory"},
+  };
+  for (const auto& [file, reason] : cases) {
+    const auto path = config_with(file);
+    const auto r = load_file(path, ReferencedFiles::checked);
+    INFO(file);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].to_string() ==
+          path.string() + ":5:20: etcd.auth.password_file: cannot read " + file + ": " + reason);
+    // `ctl` loads the same file without reading what it names.
+    CHECK(load_file(path).ok());
+  }
+
+  etcd_warden::testing::write_file(dir / "big.pem", std::string(kMaxReferencedFileBytes + 1, 'x'));
+  const auto big = dir.write(
+      "tls.yaml", "etcd:\n  endpoints: [\"https://127.0.0.1:2379\"]\n  tls:\n    ca: big.pem\n");
+  const auto r = load_file(big, ReferencedFiles::checked);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() == big.string() + ":4:9: etcd.tls.ca: cannot read " +
+                                       (dir / "big.pem").string() +
+                                       ": larger than the reader's limit");
+
+  etcd_warden::testing::write_file(dir / "password", "secret\n");
+  CHECK(load_file(config_with("password"), ReferencedFiles::checked).ok());
+}
+
+TEST_CASE("a flood of errors is cut at the first hundred, with a count of the rest",
+          "[config][loader]") {
+  std::string yaml;
+  for (int i = 0; i < 60000; ++i) yaml += "k" + std::to_string(i) + ": 1\n";
+  const auto r = load(yaml);
+  REQUIRE(r.errors.size() == 101);
+  CHECK(r.errors[0].to_string().starts_with("test.yaml:1:1: unknown key 'k0'"));
+  CHECK(r.errors.back().to_string() ==
+        "test.yaml: ... and 59900 more errors (only the first 100 are shown)");
 }

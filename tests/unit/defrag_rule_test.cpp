@@ -156,6 +156,12 @@ TEST_CASE("disk gate: room for the in-use size plus the margin", "[defrag][rule]
   const Verdict unknown = disk_gate(m, std::nullopt, p, "/nope");
   CHECK_FALSE(unknown.ok);
   CHECK_THAT(unknown.reason, Catch::Contains("free disk space of m2 unknown (/nope)"));
+
+  // Kept input (issue 18): the largest margin wrapped "in use + margin" to
+  // 400MiB - 1 byte, so the gate passed with any free space.
+  auto huge = policy();
+  huge.disk_margin = Bytes{UINT64_MAX};
+  CHECK_FALSE(disk_gate(m, Bytes{UINT64_MAX - 1}, huge, "/var/lib/etcd").ok);
 }
 
 TEST_CASE("hand-off target: the most caught-up healthy voting follower", "[defrag][rule]") {

@@ -42,6 +42,7 @@ TEST_CASE("io::read_file: the text, or an errno and a line naming the file", "[i
   const auto dir = io::read_file(tmp.path());
   REQUIRE_FALSE(dir);
   CHECK(dir.error().code == EISDIR);
+  CHECK(dir.error().reason() == "a directory, not a regular file");
   CHECK_FALSE(dir.error().missing());
 
   // One byte over the limit fails; exactly at the limit reads.
@@ -52,6 +53,30 @@ TEST_CASE("io::read_file: the text, or an errno and a line naming the file", "[i
   CHECK(big.error().code == EFBIG);
   CHECK_THAT(big.error().message,
              Equals("read " + (tmp / "big").string() + ": larger than 99 bytes"));
+}
+
+// Kept inputs from the hostile-input probe (issue 18): a FIFO hung check-config
+// (and froze the loop on SIGHUP as a password_file); /dev/zero aborted with
+// bad_alloc before the limit existed.
+TEST_CASE("io::read_file: a FIFO or a device is refused at once, never read", "[io]") {
+  TempDir tmp;
+  const auto fifo = tmp / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto from_fifo = io::read_file(fifo);  // no writer: a blocking open would never return
+  REQUIRE_FALSE(from_fifo);
+  CHECK(from_fifo.error().code == EINVAL);
+  CHECK_THAT(from_fifo.error().message,
+             Equals("read " + fifo.string() + ": a FIFO, not a regular file"));
+
+  for (const char* device : {"/dev/zero", "/dev/urandom"}) {
+    const auto read = io::read_file(device);
+    REQUIRE_FALSE(read);
+    CHECK(read.error().reason() == "a character device, not a regular file");
+  }
+  const auto null = io::read_file("/dev/null");  // `-c /dev/null`: no config
+  REQUIRE(null);
+  CHECK(null->empty());
+  CHECK(io::read_file("/proc/self/status"));  // /proc files are regular: still read
 }
 
 TEST_CASE("io::rename_noreplace never replaces, write_all and fsync_dir report the path", "[io]") {

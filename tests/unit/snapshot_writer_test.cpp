@@ -27,6 +27,7 @@
 #include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/snapshot/verify.hpp"
+#include "support/fake_bbolt.hpp"
 #include "support/result_printing.hpp"
 #include "support/temp_dir.hpp"
 
@@ -57,19 +58,11 @@ std::string sha256_hex(std::span<const std::byte> data) {
   return s;
 }
 
-// A stand-in for etcd's stream: `db_bytes` (a multiple of 512, like bbolt
-// pages) of half random, half repetitive data, then sha256(db) as 32 raw bytes.
+// A stand-in for etcd's stream: a bbolt database of `db_bytes` (4 KiB pages,
+// padded with half random, half repetitive data), then sha256(db) as 32 raw bytes.
 Blob fake_stream(std::size_t db_bytes, unsigned seed = 1) {
-  Blob b(db_bytes);
-  std::mt19937 rng(seed);
-  for (std::size_t i = 0; i < db_bytes; ++i) {
-    b[i] = (i / 4096) % 2 ? std::byte(i % 251) : std::byte(rng() & 0xff);
-  }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(b.data(), b.size(), md.data(), &len, EVP_sha256(), nullptr);
-  for (unsigned i = 0; i < len; ++i) b.push_back(std::byte(md[i]));
-  return b;
+  REQUIRE(db_bytes % 4096 == 0);
+  return testing::fake_bbolt_snapshot({.pages = db_bytes / 4096, .seed = seed});
 }
 
 Blob read_all(const fs::path& p) {
@@ -124,7 +117,7 @@ TEST_CASE("writer: any chunking, plain and zstd, gives a verified private file",
   const std::size_t chunk = GENERATE(as<std::size_t>{}, 1, 7, 31, 32, 33, 512, 4096, 32768, 1 << 20,
                                      (1 << 20) + 1, 64 << 20);
   // Tiny chunks on a smaller stream keep the test fast; big ones cross the 1 MiB buffer.
-  const Blob stream = fake_stream(chunk < 512 ? 96 * 1024 : 3 * 1024 * 1024 + 5 * 512, chunk);
+  const Blob stream = fake_stream(chunk < 512 ? 96 * 1024 : 3 * 1024 * 1024 + 5 * 4096, chunk);
   const std::string db_sha = sha256_hex(std::span(stream).first(stream.size() - 32));
   INFO("chunk " << chunk << (compression == Compression::zstd ? " zstd" : " plain"));
 
@@ -169,7 +162,7 @@ TEST_CASE("writer: tightens a loose directory it owns, reports one it does not",
   const fs::path dir = tmp / "snaps";
   fs::create_directory(dir);
   ::chmod(dir.c_str(), 0755);
-  const Blob stream = fake_stream(4096);
+  const Blob stream = fake_stream(16384);
   {
     SnapshotWriter w(dir, kName, Compression::none);
     REQUIRE(w.open());
@@ -232,8 +225,8 @@ TEST_CASE("writer: a bad trailer or size leaves neither final file nor partial",
 
 TEST_CASE("writer: never replaces an existing file", "[snapshot][writer]") {
   TempDir tmp;
-  const Blob stream = fake_stream(8192);
-  const Blob old = fake_stream(4096, 99);
+  const Blob stream = fake_stream(16384);
+  const Blob old = fake_stream(32768, 99);  // padded, so unlike `stream`
   write_all(tmp / kName, old);
 
   SECTION("refused at open, before any byte is streamed") {
@@ -259,7 +252,7 @@ TEST_CASE("writer: never replaces an existing file", "[snapshot][writer]") {
 
 TEST_CASE("writer: a second writer for the same name is refused", "[snapshot][writer]") {
   TempDir tmp;
-  const Blob stream = fake_stream(8192);
+  const Blob stream = fake_stream(16384);
   SnapshotWriter first(tmp.path(), kName, Compression::none);
   REQUIRE(first.open());
   SnapshotWriter second(tmp.path(), kName, Compression::none);
@@ -273,7 +266,7 @@ TEST_CASE("writer: a second writer for the same name is refused", "[snapshot][wr
 
 TEST_CASE("writer: abort, destructor and move", "[snapshot][writer]") {
   TempDir tmp;
-  const Blob stream = fake_stream(8192);
+  const Blob stream = fake_stream(16384);
   const fs::path partial = tmp / partial_file_name(kName);
 
   SECTION("abort removes the partial") {
@@ -493,7 +486,7 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   const std::string older = snapshot_file_name("m1", 10, t0, Compression::none);
   const std::string newer = snapshot_file_name("m1", 20, t0 + 6h, Compression::zstd);
   const std::string newest = snapshot_file_name("m1", 30, t0 + 12h, Compression::none);
-  const Blob stream = fake_stream(8192);
+  const Blob stream = fake_stream(16384);
   const auto a = write_snapshot(dir, older, Compression::none, stream, 4096);
   const auto b = write_snapshot(dir, newer, Compression::zstd, stream, 4096);
   const auto c = write_snapshot(dir, newest, Compression::none, stream, 4096);
@@ -504,6 +497,8 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   info.file = newer;
   info.revision = 20;
   info.file_bytes = b->file_bytes;
+  info.db_bytes = Bytes{4096};
+  info.sha256 = std::string(64, 'a');
   info.compression = Compression::zstd;
   REQUIRE(write_sidecar(sidecar_path(b->path), info));
   info.file = newest;

@@ -313,7 +313,7 @@ TEST_CASE("discover skips unreadable and malformed sources with a reason", "[tun
       d, garbage.string() + ": ETCD_HEARTBEAT_INTERVAL='fast': not a number of milliseconds"));
   CHECK(has_note(d, garbage.string() + ": line 2: not a KEY=VALUE assignment"));
   CHECK(has_note(d, "cannot read " + (dir.path() / "a-directory.env").string() +
-                        " (tuning.env_files): Is a directory"));
+                        " (tuning.env_files): a directory, not a regular file"));
   CHECK(has_note(d, config.tuning.kubeadm_manifest.string() + ": not valid YAML"));
   CHECK_FALSE(has_note(d, "hunter2"));
 }
@@ -333,7 +333,7 @@ TEST_CASE("discover falls back to the files when the process's environment is un
     WARN("running as root: mode 000 does not stop reads; testing with an unreadable directory");
     fs::remove(p / "environ");
     fs::create_directory(p / "environ");
-    reason = "Is a directory";
+    reason = "a directory, not a regular file";
   }
   auto config = isolated_config(dir);
   const auto env_file = dir.write("etcd.env", "ETCD_HEARTBEAT_INTERVAL=250\n");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ TEST_CASE("the rule on a table of situations", "[tuning][rule]") {
        "heartbeat covers"},
       {"a NaN WAL p99 is no measurement, not a fast disk", 100ms, 1000ms, only_wal(std::nan("")),
        Verdict::warn, 100ms, 1000ms, "heartbeat covers"},
+      // Kept input (issue 18): "+Inf" read as "infs", and the verdict stayed OK.
+      {"an infinite WAL p99 is no measurement either", 100ms, 1000ms,
+       only_wal(std::numeric_limits<double>::infinity()), Verdict::warn, 100ms, 1000ms,
+       "heartbeat covers"},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {

@@ -3,6 +3,7 @@
 // go through load_file, so they accept and refuse exactly the same files.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,11 +32,20 @@ struct LoadResult {
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 
+// Whether load_file also reads the files the config names (TLS files, the
+// password file): `run`, SIGHUP and `check-config` do, so a FIFO, a device, a
+// directory or an unreadable file is an error at its key's position. `ctl`
+// does not: it runs as any user, and needs only the bus.
+enum class ReferencedFiles { unchecked, checked };
+
+// The limit on each referenced file: a PEM bundle or a password.
+inline constexpr std::size_t kMaxReferencedFileBytes = std::size_t{1} << 20;
+
 // Reads and validates `path`. Relative paths inside the file (TLS files, the
 // password file, data and snapshot directories) are resolved against the
-// file's own directory. Referenced files are not opened here: that happens
-// when the etcd client is created.
-LoadResult load_file(const std::filesystem::path& path);
+// file's own directory.
+LoadResult load_file(const std::filesystem::path& path,
+                     ReferencedFiles referenced = ReferencedFiles::unchecked);
 
 // The same for text already in memory; `name` is used in errors and, when it
 // has a directory part, as the base for relative paths.

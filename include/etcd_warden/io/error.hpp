@@ -21,9 +21,10 @@ std::string sys_error(std::string_view op, const std::filesystem::path& path, in
 struct SysError {
   int code = 0;         // errno; EFBIG when a file is over the reader's limit
   std::string message;  // "open /etc/default/etcd: Permission denied"
+  std::string detail;   // when errno's text is not the reason: "a FIFO, not a regular file"
 
   bool missing() const;        // ENOENT
-  std::string reason() const;  // the errno text alone: "Permission denied"
+  std::string reason() const;  // "Permission denied": detail, else errno's text
 };
 
 }  // namespace etcd_warden::io

@@ -3,6 +3,8 @@
 // loop's thread, call them through util::offload.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <span>
@@ -33,7 +35,12 @@ util::Status rename_noreplace(const std::filesystem::path& from, const std::file
 util::Status copy_into(const std::filesystem::path& from, int out,
                        const std::filesystem::path& out_path);
 
-// The whole file, up to `max_bytes` (the error is EFBIG above it).
+// The whole of a regular file, up to `max_bytes` (the error is EFBIG above
+// it). A FIFO, device, socket or directory is refused without blocking
+// (EISDIR for a directory, EINVAL for the others); /dev/null reads as empty.
+// "a FIFO", "a directory", ...: how errors name a file that is not regular.
+const char* file_type_name(mode_t mode);
+
 util::Result<std::string, SysError> read_file(const std::filesystem::path& path,
                                               std::size_t max_bytes = std::size_t{1} << 20);
 

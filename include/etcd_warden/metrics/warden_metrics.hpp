@@ -1,7 +1,7 @@
 // Every metric the warden exports, named in one place (the user's contract:
-// docs/metrics.md; renaming one breaks their dashboards and alerts). Jobs set values through this object; the
-// Exposer serves the registry from its own threads (prometheus-cpp metrics
-// are thread-safe), so a scrape never touches the event loop.
+// docs/metrics.md; renaming one breaks their dashboards and alerts). Jobs set values through this
+// object; the Exposer serves the registry from its own threads (prometheus-cpp metrics are
+// thread-safe), so a scrape never touches the event loop.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -74,6 +74,10 @@ class WardenMetrics {
 };
 
 // The HTTP endpoint. nullptr and an error when the address cannot be bound.
+// The /metrics server's threads and its per-read timeout (docs/metrics.md).
+inline constexpr int kServerThreads = 8;
+inline constexpr int kRequestTimeoutMs = 2000;
+
 struct ExposerResult {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::string error;

@@ -31,6 +31,7 @@ std::unique_ptr<sdbus::IProxy> make_proxy(sdbus::IConnection& connection,
 std::unique_ptr<sdbus::IObject> make_object(sdbus::IConnection& connection,
                                             const std::string& path);
 void request_name(sdbus::IConnection& connection, const std::string& name);
+// The message is made valid UTF-8 (an error reply is a D-Bus string too).
 sdbus::Error bus_error(const std::string& name, const std::string& message);
 
 // Handles one pending message (or timeout); false when nothing was pending.

@@ -16,7 +16,11 @@ struct Bytes {
   // clang-tidy 14 takes the 0 in the comparison it synthesizes for a defaulted
   // <=> for a null pointer constant (llvm-project#53961).
   constexpr auto operator<=>(const Bytes&) const = default;  // NOLINT(modernize-use-nullptr)
-  constexpr Bytes operator+(Bytes o) const { return Bytes{value + o.value}; }
+  // Saturates at the maximum: "in use + margin" from a config value of
+  // 18446744073709551615 must not wrap into a small number that fits the disk.
+  constexpr Bytes operator+(Bytes o) const {
+    return Bytes{value > UINT64_MAX - o.value ? UINT64_MAX : value + o.value};
+  }
   // Saturates at zero: "free = size - in_use" must never wrap.
   constexpr Bytes operator-(Bytes o) const { return Bytes{value > o.value ? value - o.value : 0}; }
   constexpr double as_double() const { return static_cast<double>(value); }

@@ -33,4 +33,11 @@ std::optional<Url> parse_http_url(std::string_view text);
 // (a trailing '/' is allowed).
 std::optional<Url> parse_endpoint(std::string_view text);
 
+// "scheme://user:secret@host..." has credentials in its authority; none of
+// our URLs may (they end up in logs, STATUS and DNS lookups).
+bool has_userinfo(std::string_view text);
+// The URL with its credentials shown as "***": the only way to name such a
+// URL in an error.
+std::string without_userinfo(std::string_view text);
+
 }  // namespace etcd_warden::util

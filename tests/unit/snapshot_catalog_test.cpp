@@ -1,0 +1,104 @@
+// snapshot/catalog and sidecar: "verified" means the bytes on disk are the
+// ones that were checked, never merely that a sidecar exists (issue 18's
+// probe: a flipped byte, and sidecars whose sha256 was wrong, empty or "x",
+// all listed as verified, and restore-plan and retention trusted them).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "etcd_warden/snapshot/catalog.hpp"
+#include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/sidecar.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace etcd_warden;
+using namespace etcd_warden::snapshot;
+using namespace std::chrono_literals;
+using etcd_warden::testing::TempDir;
+using etcd_warden::testing::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFile = "etcd-m1-r000000000042-20261123T120102Z.db";
+
+SnapshotInfo info_for(std::uint64_t file_bytes) {
+  SnapshotInfo info;
+  info.file = kFile;
+  info.member = "m1";
+  info.member_id = 1;
+  info.cluster_id = 2;
+  info.revision = 42;
+  info.etcd_version = "3.4.23";
+  info.taken_at = std::chrono::sys_days{std::chrono::year{2026} / 11 / 23} + 12h + 1min + 2s;
+  info.db_bytes = Bytes{file_bytes - 32};
+  info.file_bytes = Bytes{file_bytes};
+  info.sha256 = std::string(64, 'a');
+  return info;
+}
+
+void set_mtime(const fs::path& p, std::chrono::seconds since_epoch) {
+  const timespec times[2] = {{since_epoch.count(), 0}, {since_epoch.count(), 0}};
+  REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("catalog: a snapshot changed after its sidecar was written is not verified",
+          "[snapshot][catalog]") {
+  TempDir tmp;
+  const auto file = tmp / kFile;
+  write_file(file, std::string(4096, 'x'));
+  REQUIRE(write_sidecar(sidecar_path(file), info_for(4096)));
+  set_mtime(file, 1'000'000s);
+  set_mtime(sidecar_path(file), 1'000'000s);  // written in the same instant: fine
+  auto listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().verified());
+
+  // A byte flipped in place, same size: the file's mtime moves past the sidecar's.
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('y');
+  }
+  set_mtime(file, 1'000'001s);
+  listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  CHECK_FALSE(listed->front().verified());
+  CHECK(listed->front().problem == std::string(kFile) +
+                                       " was modified after its sidecar was written; run "
+                                       "`etcd-warden snapshot verify " +
+                                       file.string() + "`");
+}
+
+TEST_CASE("sidecar: a hash that is not 64 hex digits, or a zero size, is no sidecar",
+          "[snapshot][sidecar]") {
+  const auto good = to_json(info_for(4096));
+  REQUIRE(parse_sidecar(good));
+  const auto with = [&](const std::string& key, const std::string& value) {
+    std::string text = good;
+    const auto at = text.find("\"" + key + "\": ");
+    REQUIRE(at != std::string::npos);
+    const auto start = at + key.size() + 4;
+    const auto end = text.find_first_of(",\n", start);
+    text.replace(start, end - start, value);
+    const auto parsed = parse_sidecar(text);
+    return parsed ? std::string("accepted") : parsed.error();
+  };
+  const std::string hex = "expected 64 lower-case hex digits";
+  CHECK(with("sha256", "\"\"") == "key 'sha256': " + hex);
+  CHECK(with("sha256", "\"x\"") == "key 'sha256': " + hex);
+  CHECK(with("sha256", "\"" + std::string(63, 'a') + "\"") == "key 'sha256': " + hex);
+  CHECK(with("sha256", "\"" + std::string(64, 'A') + "\"") == "key 'sha256': " + hex);
+  CHECK(with("sha256", "\"" + std::string(64, 'g') + "\"") == "key 'sha256': " + hex);
+  CHECK(with("file_bytes", "0") == "key 'file_bytes': expected a size above 0");
+  CHECK(with("db_bytes", "0") == "key 'db_bytes': expected a size above 0");
+}
