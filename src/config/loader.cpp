@@ -1,6 +1,9 @@
 #include "etcd_warden/config/loader.hpp"
 
+#include <sstream>
 #include <system_error>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "etcd_warden/io/file.hpp"
 #include "sections.hpp"
@@ -51,24 +54,83 @@ void check_referenced_files(const Config& c, detail::ErrorSink& errors) {
   }
 }
 
+// Watches the parser's events for the document after the first: whether it
+// holds anything (a trailing "---" makes an empty document, which is
+// harmless), and where its content starts.
+class SecondDocument : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> found;  // set when a second document holds something
+  std::optional<YAML::Mark> start;  // set when there is a second document
+
+  void OnDocumentStart(const YAML::Mark&) override { ++documents_; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { event(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void event(const YAML::Mark& mark) {
+    if (documents_ > 1 && !start) start = mark;
+  }
+  void content(const YAML::Mark& mark) {
+    event(mark);
+    if (documents_ > 1 && !found) found = mark;
+  }
+  int documents_ = 0;
+};
+
+// Whether a line starts a document ("---") or ends one ("..."): the only way
+// YAML text holds more than one.
+bool has_document_marker(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    const std::string_view line = text.substr(at, text.find('\n', at) - at);
+    if (line.starts_with("---") || line.starts_with("...")) return true;
+    at += line.size() + 1;
+  }
+  return false;
+}
+
 // Parses the text into one YAML document; a syntax error is reported with
 // yaml-cpp's position. An empty file has no document and reads as null.
+// Not YAML::LoadAll: on some broken files (an unclosed flow map with bytes
+// that are not UTF-8) yaml-cpp 0.7's parser yields documents without end,
+// and LoadAll collects them until memory runs out (found by
+// tests/fuzz/config_loader_fuzz.cpp). Two documents are all we need to see.
 std::optional<YAML::Node> parse(std::string_view yaml, detail::ErrorSink& errors) {
-  std::vector<YAML::Node> docs;
+  const std::string text(yaml);
+  YAML::Node first;
+  SecondDocument second;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    first = YAML::Load(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    for (int i = 0; i < 2 && !second.found && parser.HandleNextDocument(second); ++i) {
+    }
   } catch (const YAML::Exception& e) {
     errors.add(e.mark, "invalid YAML: " + e.msg);
     return std::nullopt;
   }
-  for (std::size_t i = 1; i < docs.size(); ++i) {
-    // A trailing "---" makes an empty document: harmless.
-    if (!docs[i].IsNull()) {
-      errors.add(docs[i].Mark(), "expected one YAML document, found another one here");
-      break;
-    }
+  if (second.start && !has_document_marker(text)) {
+    // Only yaml-cpp sees documents here (the fuzzed file above began with a
+    // ','); YAML itself says such text is an error.
+    errors.add(*second.start, "invalid YAML: text the parser cannot place in the document");
+    return std::nullopt;
   }
-  return docs.empty() ? YAML::Node() : docs.front();
+  if (second.found) errors.add(*second.found, "expected one YAML document, found another one here");
+  return first;
 }
 
 LoadResult load(std::string_view yaml, const std::string& name, const fs::path& base,

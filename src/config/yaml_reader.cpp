@@ -6,15 +6,18 @@
 #include <limits>
 
 #include "etcd_warden/config/units.hpp"
+#include "etcd_warden/util/shell_quote.hpp"
+#include "etcd_warden/util/utf8.hpp"
 
 namespace etcd_warden::config::detail {
 
-void ErrorSink::add(const YAML::Mark& mark, std::string message) {
+void ErrorSink::add(const YAML::Mark& mark, const std::string& message) {
   if (errors_.size() >= kMaxErrors) {
     ++dropped_;
     return;
   }
-  ConfigError e{file_, 0, 0, std::move(message)};
+  // Messages quote the file's own values and yaml-cpp's texts: any byte.
+  ConfigError e{file_, 0, 0, util::one_line(message)};
   if (!mark.is_null()) {
     e.line = mark.line + 1;
     e.column = mark.column + 1;
@@ -82,6 +85,14 @@ bool looks_like_number(const std::string& text) {
                                       [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
+// YAML text is Unicode: a string or path with bytes that are not UTF-8 is
+// refused where it is written (render() could not print it back, and D-Bus
+// and the journal could not carry it).
+Converted not_utf8(const YAML::Node& node, std::optional<YAML::Mark> mark = std::nullopt) {
+  if (util::is_valid_utf8(node.Scalar())) return std::nullopt;
+  return Problem{"expected UTF-8 text, got " + describe(node), mark};
+}
+
 template <class Element>
 Converted convert_list(const YAML::Node& node, std::vector<Element>& out) {
   if (!node.IsSequence()) return expected("a list of strings", node);
@@ -91,6 +102,7 @@ Converted convert_list(const YAML::Node& node, std::vector<Element>& out) {
       return Problem{"expected a list of strings, got " + describe(item) + " in the list",
                      item.Mark()};
     }
+    if (auto problem = not_utf8(item, item.Mark())) return problem;
     items.emplace_back(item.Scalar());
   }
   out = std::move(items);
@@ -123,6 +135,7 @@ Converted convert(const YAML::Node& node, std::string& out) {
     return std::nullopt;
   }
   if (!node.IsScalar()) return expected("a string", node);
+  if (auto problem = not_utf8(node)) return problem;
   out = node.Scalar();
   return std::nullopt;
 }
@@ -133,6 +146,7 @@ Converted convert(const YAML::Node& node, std::filesystem::path& out) {
     return std::nullopt;
   }
   if (!node.IsScalar()) return expected("a path", node);
+  if (auto problem = not_utf8(node)) return problem;
   out = node.Scalar();
   return std::nullopt;
 }
@@ -306,7 +320,7 @@ void Section::check_key(const YAML::Node& key, std::vector<std::string>& seen) {
   } else {
     message += " (known keys: " + join(allowed_) + ")";
   }
-  errors_->add(key.Mark(), std::move(message));
+  errors_->add(key.Mark(), message);
 }
 
 Section Section::child(std::string_view key, std::vector<std::string_view> allowed) {

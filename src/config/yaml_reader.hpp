@@ -25,8 +25,8 @@ class ErrorSink {
  public:
   explicit ErrorSink(std::string file) : file_(std::move(file)) {}
 
-  void add(const YAML::Mark& mark, std::string message);
-  void add(std::string message) { add(YAML::Mark::null_mark(), std::move(message)); }
+  void add(const YAML::Mark& mark, const std::string& message);
+  void add(const std::string& message) { add(YAML::Mark::null_mark(), message); }
   bool empty() const { return errors_.empty() && dropped_ == 0; }
   // The errors in file order (those without a position first), then one line
   // counting those over the cap: a file of 60 000 unknown keys is not worth

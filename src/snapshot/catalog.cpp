@@ -116,7 +116,8 @@ void for_each_stale_partial(const std::filesystem::path& dir, Found found) {
   }
   std::sort(names.begin(), names.end());
   for (const auto& path : names) {
-    io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    // O_NONBLOCK: a FIFO with a partial's name must not block start-up.
+    io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid()) continue;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;

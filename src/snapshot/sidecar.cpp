@@ -150,6 +150,9 @@ std::optional<sched::WallTime> parse_rfc3339(std::string_view s) {
   if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
   const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)},
                            day{static_cast<unsigned>(*d)}};
+  // The clock counts nanoseconds in 64 bits (years 1678 to 2262): a year
+  // outside 1970..2200 is no snapshot's, and must not overflow it.
+  if (*y < 1970 || *y > 2200) return std::nullopt;
   if (!ymd.ok() || *h > 23 || *mi > 59 || *se > 59) return std::nullopt;
   std::size_t pos = 19;
   nanoseconds frac{0};

@@ -65,7 +65,9 @@ struct Checks {
 // and compression in `r`, and leaves the verdicts to the caller.
 util::Status scan(const std::filesystem::path& path, VerifiedSnapshot& r, Checks& checks,
                   const Sink& sink) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO in the snapshot's place must not block the open (the
+  // fstat below then refuses it); reads of a regular file ignore the flag.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return util::fail(sys_error("open", path, errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return util::fail(sys_error("stat", path, errno));

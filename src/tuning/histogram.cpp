@@ -49,6 +49,26 @@ std::optional<double> interval_mean(const Histogram& h, double total) {
   return *h.sum / count;
 }
 
+// Whether sorted buckets make a latency histogram: bounds at least 0 (the
+// first bucket starts at 0) and each once, counts finite, at least 0 and
+// never falling as the bound grows, and a +Inf bucket (without it the total
+// is unknown). Anything else is a broken exposition, and its
+// quantile unknown: Prometheus would patch the counts up, but a latency read
+// from a patched histogram could look fine when nothing is known.
+bool is_cumulative(const std::vector<Bucket>& buckets) {
+  if (buckets.empty() || !std::isinf(buckets.back().upper_bound)) return false;
+  if (buckets.front().upper_bound < 0) return false;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    const double count = buckets[i].count;
+    if (!std::isfinite(count) || count < 0) return false;
+    if (i > 0 &&
+        (buckets[i].upper_bound == buckets[i - 1].upper_bound || count < buckets[i - 1].count)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::map<LabelSet, Histogram> histograms(const net::ParsedMetrics& metrics, std::string_view name) {
@@ -66,7 +86,7 @@ std::map<LabelSet, Histogram> histograms(const net::ParsedMetrics& metrics, std:
       } else {
         char* end = nullptr;
         bound = std::strtod(le->second.c_str(), &end);
-        if (end == le->second.c_str() || *end != '\0') continue;
+        if (end == le->second.c_str() || *end != '\0' || std::isnan(bound)) continue;
       }
       out[without_le(s.labels)].buckets.push_back({bound, s.value});
     } else if (s.name == count_name) {
@@ -79,11 +99,10 @@ std::map<LabelSet, Histogram> histograms(const net::ParsedMetrics& metrics, std:
     auto& buckets = it->second.buckets;
     std::sort(buckets.begin(), buckets.end(),
               [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
-    // Without its +Inf bucket a histogram is malformed: the total is unknown.
-    if (buckets.empty() || !std::isinf(buckets.back().upper_bound)) {
-      it = out.erase(it);
-    } else {
+    if (is_cumulative(buckets)) {
       ++it;
+    } else {
+      it = out.erase(it);
     }
   }
   return out;

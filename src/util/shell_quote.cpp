@@ -70,12 +70,15 @@ std::string shell_quote(std::string_view value) {
   return out + "'";
 }
 
-std::string escaped(std::string_view value) {
+namespace {
+
+// escaped() and one_line(): `quotes` says whether \ and " are escaped too.
+std::string printable(std::string_view value, bool quotes) {
   std::string out;
   for (std::size_t i = 0; i < value.size();) {
     const auto c = static_cast<unsigned char>(value[i]);
     const std::size_t n = utf8_length(value, i);
-    if (c == '\\' || c == '"') {
+    if (quotes && (c == '\\' || c == '"')) {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c == '\n') {
@@ -94,6 +97,16 @@ std::string escaped(std::string_view value) {
     i += n == 0 ? 1 : n;
   }
   return out;
+}
+
+}  // namespace
+
+std::string escaped(std::string_view value) {
+  return printable(value, true);
+}
+
+std::string one_line(std::string_view value) {
+  return printable(value, false);
 }
 
 }  // namespace etcd_warden::util

@@ -679,3 +679,47 @@ TEST_CASE("a flood of errors is cut at the first hundred, with a count of the re
   CHECK(r.errors.back().to_string() ==
         "test.yaml: ... and 59900 more errors (only the first 100 are shown)");
 }
+
+// Found by tests/fuzz/config_loader_fuzz.cpp: a value or a yaml-cpp message
+// with a newline or a control byte made an error of two lines.
+TEST_CASE("every error is one line, whatever bytes the file holds", "[config][loader]") {
+  const auto errors_of = [](std::string_view yaml) {
+    std::vector<std::string> out;
+    for (const auto& e : load(std::string(yaml)).errors) out.push_back(e.to_string());
+    return out;
+  };
+  const auto level = errors_of("log: {level: \"de\\nbug\\u0007\"}\n");
+  REQUIRE(level.size() == 1);
+  CHECK(level[0] ==
+        "test.yaml:1:14: log.level: expected one of trace, debug, info, warn, error, got "
+        "'de\\nbug\\x07'");
+  const std::string fuzzed("status: {everydat\x9a\x96: 1s, \0\nretry_max: 1m}\n", 42);
+  for (const auto& e : errors_of(fuzzed)) {
+    CHECK(e.find('\n') == std::string::npos);
+    CHECK(e.find('\0') == std::string::npos);
+  }
+  CHECK_FALSE(errors_of(fuzzed).empty());
+}
+
+// Found by tests/fuzz/config_loader_fuzz.cpp: yaml-cpp's parser yields
+// documents without end on this file, and YAML::LoadAll ran out of memory.
+TEST_CASE("a file the YAML parser reads as endless documents is refused at once",
+          "[config][loader]") {
+  const std::string yaml = ",tcd; {endpoints: [http:/" + std::string(12, '\xff') +
+                           "/13metrics_Burl:7.0.0.1:2379]}\nme8ricsl: debug}\n";
+  const auto r = load(yaml);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() ==
+        "test.yaml:1:1: invalid YAML: text the parser cannot place in the document");
+}
+
+// Found by tests/fuzz/config_loader_fuzz.cpp: a path with bytes that are not
+// UTF-8 loaded, and check-config printed it back as different text.
+TEST_CASE("strings and paths must be UTF-8, at their position", "[config][loader]") {
+  const auto r = load("snapshot:\n  dir: /var/lib/\xff\xfe\n  copy_to: [/ok, \"/b\xc3\"]\n");
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0].to_string().starts_with(
+      "test.yaml:2:8: snapshot.dir: expected UTF-8 text, got '/var/lib/\\xff\\xfe'"));
+  CHECK(r.errors[1].to_string().starts_with("test.yaml:3:18: "));
+}

@@ -3,6 +3,8 @@
 // trailer, and a zstd file with anything after its one frame.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -275,4 +277,16 @@ TEST_CASE("bbolt verify: FNV-1a 64 matches the published test vectors", "[snapsh
   CHECK(fnv("") == 0xcbf29ce484222325ULL);
   CHECK(fnv("a") == 0xaf63dc4c8601ec8cULL);
   CHECK(fnv("foobar") == 0x85944171f73967e8ULL);
+}
+
+// A FIFO in a snapshot's place blocked open(2) until a writer came; now it is
+// refused at once. (Were it to block again, ctest's timeout fails this case.)
+TEST_CASE("verify: a FIFO in the snapshot's place is refused, not waited on",
+          "[snapshot][verify]") {
+  TempDir tmp;
+  const auto fifo = tmp / "etcd-m1-r000000000001-20261204T000000Z.db";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto r = verify_file(fifo);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error(), Equals(fifo.string() + ": not a regular file"));
 }

@@ -466,6 +466,13 @@ TEST_CASE("sidecar: round trip, atomic private write, clear errors", "[snapshot]
   std::string bad_time = json;
   bad_time.replace(bad_time.find("12:01:02Z"), 9, "25:01:02Z");
   CHECK_THAT(error_of(bad_time), StartsWith("key 'taken_at': expected RFC 3339"));
+  // Found by tests/fuzz/sidecar_fuzz.cpp: year 3206 overflowed the clock's
+  // nanoseconds (undefined behaviour) on the way in.
+  for (const char* year : {"3206", "9999", "1969"}) {
+    std::string far = json;
+    far.replace(far.find("2026-"), 4, year);
+    CHECK_THAT(error_of(far), StartsWith("key 'taken_at': expected RFC 3339"));
+  }
   std::string extra = json;
   extra.insert(1, "\"added_later\": true,");
   CHECK(error_of(extra) == "");

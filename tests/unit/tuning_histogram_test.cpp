@@ -131,6 +131,30 @@ TEST_CASE("no observations, no quantile", "[tuning][histogram]") {
   CHECK_FALSE(estimate_quantile(Histogram{}, 0.99).has_value());
 }
 
+// Found by tests/fuzz/prom_text_fuzz.cpp: a +Inf bucket below the others gave
+// a bucket share above 1 and an estimate outside its own proven bounds.
+TEST_CASE("buckets that are not cumulative are no histogram: the quantile is unknown",
+          "[tuning][histogram]") {
+  const auto series = [](const std::string& buckets) {
+    return histograms(net::parse_prometheus_text(buckets + "x_sum 0.5\nx_count 6\n"), "x");
+  };
+  CHECK(series("x_bucket{le=\"0.1\"} 6\nx_bucket{le=\"+Inf\"} 6\n").size() == 1);
+  // The fuzzer's input: the total is below a lower bucket.
+  CHECK(series("x_bucket{le=\"0.1\"} 6\nx_bucket{le=\"+Inf\"} 1\n").empty());
+  CHECK(
+      series("x_bucket{le=\"0.1\"} 6\nx_bucket{le=\"0.1\"} 6\nx_bucket{le=\"+Inf\"} 6\n").empty());
+  CHECK(series("x_bucket{le=\"0.1\"} -1\nx_bucket{le=\"+Inf\"} 6\n").empty());
+  CHECK(series("x_bucket{le=\"0.1\"} NaN\nx_bucket{le=\"+Inf\"} 6\n").empty());
+  CHECK(series("x_bucket{le=\"0.1\"} 1\nx_bucket{le=\"+Inf\"} +Inf\n").empty());
+  // Latencies are never negative: the first bucket starts at 0.
+  CHECK(series("x_bucket{le=\"-0.002\"} 6\nx_bucket{le=\"+Inf\"} 6\n").empty());
+  // A NaN bound is no bucket (and would break the sort); the rest stands.
+  const auto nan_bound =
+      series("x_bucket{le=\"NaN\"} 3\nx_bucket{le=\"0.1\"} 6\nx_bucket{le=\"+Inf\"} 6\n");
+  REQUIRE(nan_bound.size() == 1);
+  CHECK(nan_bound.begin()->second.buckets.size() == 2);
+}
+
 TEST_CASE("the interval is the bucket delta, and a counter reset starts over",
           "[tuning][histogram]") {
   // Since start: 10 000 fast syncs. In the interval: 100 more, 5 of them slow.

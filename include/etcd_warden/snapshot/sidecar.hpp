@@ -54,7 +54,8 @@ util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotI
 // Errors name the path: "/x/y.db.json: key 'sha256': missing".
 util::Result<SnapshotInfo> read_sidecar(const std::filesystem::path& sidecar);
 
-// "2026-11-23T12:01:02Z"; parsing also accepts fractional seconds.
+// "2026-11-23T12:01:02Z"; parsing also accepts fractional seconds, and only
+// the years 1970 to 2200.
 std::string format_rfc3339(sched::WallTime t);
 std::optional<sched::WallTime> parse_rfc3339(std::string_view s);
 

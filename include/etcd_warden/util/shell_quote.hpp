@@ -28,4 +28,9 @@ std::string shell_quote(std::string_view value);
 // \t or \xNN. Nothing it returns can end a line or drive a terminal.
 std::string escaped(std::string_view value);
 
+// The same, but \ and " left as they are: for a message that already quotes
+// the values in it (a config error, a library's error text), to keep it on
+// one line and free of terminal controls.
+std::string one_line(std::string_view value);
+
 }  // namespace etcd_warden::util
