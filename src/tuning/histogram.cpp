@@ -52,9 +52,9 @@ std::optional<double> interval_mean(const Histogram& h, double total) {
 // Whether sorted buckets make a latency histogram: bounds at least 0 (the
 // first bucket starts at 0) and each once, counts finite, at least 0 and
 // never falling as the bound grows, and a +Inf bucket (without it the total
-// is unknown). Anything else is a broken exposition, and its
-// quantile unknown: Prometheus would patch the counts up, but a latency read
-// from a patched histogram could look fine when nothing is known.
+// is unknown). Anything else is a broken exposition, and its quantile
+// unknown: Prometheus would patch the counts up, but a latency read from a
+// patched histogram could look fine when nothing is known.
 bool is_cumulative(const std::vector<Bucket>& buckets) {
   if (buckets.empty() || !std::isinf(buckets.back().upper_bound)) return false;
   if (buckets.front().upper_bound < 0) return false;

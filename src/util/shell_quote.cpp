@@ -39,6 +39,33 @@ std::string hex_byte(unsigned char c) {
   return out;
 }
 
+// escaped() and one_line(): `quotes` says whether \ and " are escaped too.
+std::string printable(std::string_view value, bool quotes) {
+  std::string out;
+  for (std::size_t i = 0; i < value.size();) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    const std::size_t n = utf8_length(value, i);
+    if (quotes && (c == '\\' || c == '"')) {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (is_ascii_control(c) || n == 0 || is_c1_control(value.substr(i, n))) {
+      out += hex_byte(c);  // one byte at a time: a C1 control shows as both of its bytes
+      i += 1;
+      continue;
+    } else {
+      out.append(value.substr(i, n));
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> paste_hazard(std::string_view value) {
@@ -69,37 +96,6 @@ std::string shell_quote(std::string_view value) {
   for (char c : value) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
-
-namespace {
-
-// escaped() and one_line(): `quotes` says whether \ and " are escaped too.
-std::string printable(std::string_view value, bool quotes) {
-  std::string out;
-  for (std::size_t i = 0; i < value.size();) {
-    const auto c = static_cast<unsigned char>(value[i]);
-    const std::size_t n = utf8_length(value, i);
-    if (quotes && (c == '\\' || c == '"')) {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (is_ascii_control(c) || n == 0 || is_c1_control(value.substr(i, n))) {
-      out += hex_byte(c);  // one byte at a time: a C1 control shows as both of its bytes
-      i += 1;
-      continue;
-    } else {
-      out.append(value.substr(i, n));
-    }
-    i += n == 0 ? 1 : n;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string escaped(std::string_view value) {
   return printable(value, true);

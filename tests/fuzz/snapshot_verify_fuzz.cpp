@@ -4,29 +4,17 @@
 // of exactly the database before it, and the database is whole bbolt pages.
 // A compressed file that verifies decompresses (decompress_to, the restore
 // plan's first step) to a plain file that verifies with the same hash.
-#include <openssl/evp.h>
-
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 
 #include "etcd_warden/snapshot/verify.hpp"
 #include "fuzz_check.hpp"
 #include "scratch_file.hpp"
+#include "snapshot/file_io.hpp"
 
 using namespace etcd_warden;
 
 namespace {
-
-std::string hex(std::span<const std::byte> bytes) {
-  std::string out;
-  char two[3];
-  for (std::byte b : bytes) {
-    std::snprintf(two, sizeof two, "%02x", static_cast<unsigned>(b));
-    out += two;
-  }
-  return out;
-}
 
 void check_verified(const snapshot::VerifiedSnapshot& v, std::span<const std::byte> file) {
   fuzz::require(v.file_bytes.value == file.size(), "file_bytes is not the file's size");
@@ -37,7 +25,11 @@ void check_verified(const snapshot::VerifiedSnapshot& v, std::span<const std::by
   fuzz::require(v.sha256.size() == 64, "a sha256 that is not 64 hex digits");
   if (v.compressed) return;
   fuzz::require(v.db_bytes.value + 32 == file.size(), "a plain file longer than db + trailer");
-  fuzz::require(v.sha256 == hex(file.last(32)), "the hash reported is not the file's trailer");
+  const auto trailer = file.last(32);
+  fuzz::require(
+      v.sha256 == snapshot::detail::hex(
+                      {reinterpret_cast<const unsigned char*>(trailer.data()), trailer.size()}),
+      "the hash reported is not the file's trailer");
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ using LabelSet = std::map<std::string, std::string>;
 // Every series of the histogram `name` (without "_bucket"), keyed by its
 // labels other than `le`. Missing when etcd does not export it, and when its
 // buckets are not a latency histogram's: no +Inf bucket, a bound below 0,
-// twice or NaN, a
-// count that is negative, not finite, or smaller than a lower bucket's.
+// twice or NaN, a count that is negative, not finite, or smaller than a
+// lower bucket's.
 std::map<LabelSet, Histogram> histograms(const net::ParsedMetrics& metrics, std::string_view name);
 
 // What was observed between two scrapes. When any count went down (etcd
