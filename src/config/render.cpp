@@ -170,6 +170,7 @@ void snapshot(YAML::Emitter& out, const SnapshotJob& j) {
   plain(out, "compression_level", std::to_string(j.compression_level));
   plain(out, "keep_last", std::to_string(j.keep_last));
   duration(out, "max_age", j.max_age, "not set: only keep_last limits how many are kept");
+  duration(out, "recheck_every", j.recheck_every, "not set: snapshots are checked when written");
   string_list(out, "copy_to", path_strings(j.copy_to));
   text(out, "hook", j.hook);
   plain(out, "hook_timeout", format_duration(j.hook_timeout));

@@ -291,6 +291,7 @@ void read_snapshot(Section s, SnapshotJob& out) {
     s.fail("keep_last", "must be at least 1: the newest snapshot is always kept");
   }
   read_positive(s, "max_age", out.max_age);
+  read_positive(s, "recheck_every", out.recheck_every);
   read_copy_to(s, out.copy_to);
   s.read("hook", out.hook);
   read_positive(s, "hook_timeout", out.hook_timeout);
@@ -353,10 +354,11 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                                          "window", "max_raft_lag", "disk_margin"})),
       c.defrag);
   read_alarms(top.child("alarms", with_schedule({"enabled"})), c.alarms);
-  read_snapshot(top.child("snapshot", with_schedule({"enabled", "dir", "compression",
-                                                     "compression_level", "keep_last", "max_age",
-                                                     "copy_to", "hook", "hook_timeout"})),
-                c.snapshot);
+  read_snapshot(
+      top.child("snapshot",
+                with_schedule({"enabled", "dir", "compression", "compression_level", "keep_last",
+                               "max_age", "recheck_every", "copy_to", "hook", "hook_timeout"})),
+      c.snapshot);
   read_tuning(top.child("tuning",
                         with_schedule({"enabled", "heartbeat_interval", "election_timeout",
                                        "etcd_unit", "systemd_bus", "env_files", "kubeadm_manifest",

@@ -1,6 +1,7 @@
 #include "etcd_warden/etcd/client.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/io/file.hpp"
@@ -21,6 +22,11 @@ util::Result<std::string> read_file(const std::filesystem::path& path, std::stri
 std::string trim_newlines(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
+}
+
+// A channel argument in milliseconds: gRPC takes an int.
+int clamp_ms(config::Duration d) {
+  return static_cast<int>(std::min<config::Duration::rep>(d.count(), INT32_MAX));
 }
 
 }  // namespace
@@ -82,13 +88,17 @@ util::Result<std::shared_ptr<Client>> Client::create(const config::Etcd& cfg,
   }
 
   // Reconnect quickly once a member is back (gRPC's default backoff grows to
-  // 120 s, which would leave the warden blind long after etcd recovered).
+  // 120 s, which would leave the warden blind long after etcd recovered): the
+  // first retry after 0.5 s, then at most every max(dial_timeout, 1 s).
+  // gRPC takes the *minimum* reconnect backoff as the deadline of each connect
+  // attempt (TCP, TLS and the server's first HTTP/2 SETTINGS frame), so that
+  // one is dial_timeout: at 0.5 s, an etcd whose first bytes came 0.8 s late
+  // was "unreachable" whatever dial_timeout said.
   auto& args = client->channel_args_;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, clamp_ms(cfg.dial_timeout));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-              static_cast<int>(
-                  std::max<config::Duration>(cfg.dial_timeout, std::chrono::seconds(1)).count()));
+              clamp_ms(std::max<config::Duration>(cfg.dial_timeout, std::chrono::seconds(1))));
   args.SetMaxReceiveMessageSize(-1);  // snapshot chunks and large ranges
   // gRPC's BDP probe grows the receive window while a snapshot streams faster
   // than it is written, and the transport then buffers that much: 10-50 MiB

@@ -113,7 +113,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     std::optional<bool> inflight;
     if (member != nullptr && member->answered) {
       size = member->db_size;
-      auto running = defrag_running(etcd, *config, *member, member->id == self);
+      auto running = defrag_running(etcd, *config, *context_.blocking, *member, member->id == self);
       inflight = co_await std::move(running);
     }
     if (marker_state(m, size, inflight, now_unix) == MarkerState::running) {
@@ -175,7 +175,7 @@ Task<JobResult> AlarmsJob::recover(std::shared_ptr<const config::Config> config,
     co_await std::move(settle);
 
     if (pending_ && pending_->member_id == m.id) {
-      auto running = defrag_running(etcd, *config, m, m.id == self);
+      auto running = defrag_running(etcd, *config, *context_.blocking, m, m.id == self);
       const std::optional<bool> inflight = co_await std::move(running);
       if (marker_state(*pending_, m.db_size, inflight,
                        sched::unix_seconds(context_.clock.wall_now())) == MarkerState::running) {

@@ -12,8 +12,7 @@
 #include <cerrno>
 
 #include "etcd_warden/io/disk.hpp"
-#include "etcd_warden/net/http_get.hpp"
-#include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/net/metrics_scrape.hpp"
 #include "etcd_warden/util/offload.hpp"
 #include "etcd_warden/util/result.hpp"
 
@@ -79,23 +78,26 @@ Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem
   co_return co_await std::move(measure);
 }
 
-Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg) {
+Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg,
+                                                asio::thread_pool& pool) {
   const std::string url = cfg.etcd.local_metrics_url();
   if (url.empty()) co_return std::nullopt;
-  auto get = net::http_get(url, cfg.etcd.request_timeout, cfg.etcd.tls);
-  auto response = co_await std::move(get);
-  if (!response.ok()) co_return std::nullopt;
-  const auto parsed = net::parse_prometheus_text(response.body);
-  const auto v = parsed.value("etcd_disk_defrag_inflight");
-  if (!v) co_return std::nullopt;
-  co_return *v != 0;
+  auto scrape = net::scrape_metrics(url, cfg.etcd.request_timeout, cfg.etcd.tls, pool,
+                                    [](const net::ParsedMetrics& m) -> std::optional<bool> {
+                                      const auto v = m.value("etcd_disk_defrag_inflight");
+                                      if (!v) return std::nullopt;
+                                      return *v != 0;
+                                    });
+  auto inflight = co_await std::move(scrape);
+  if (!inflight) co_return std::nullopt;
+  co_return *inflight;
 }
 
 Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
-                                         const config::Config& cfg, const MemberView& member,
-                                         bool local) {
+                                         const config::Config& cfg, asio::thread_pool& pool,
+                                         const MemberView& member, bool local) {
   if (local) {
-    auto metric = local_defrag_inflight(cfg);
+    auto metric = local_defrag_inflight(cfg, pool);
     auto inflight = co_await std::move(metric);
     if (inflight) co_return inflight;
   }

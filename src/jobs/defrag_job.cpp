@@ -202,7 +202,8 @@ Task<JobResult> DefragJob::locked(std::shared_ptr<const config::Config> config,
     if (member != nullptr && member->answered) size = member->db_size;
     std::optional<bool> inflight;
     if (member != nullptr) {
-      auto running = defrag_running(etcd, *config, *member, m.member_id == self);
+      auto running =
+          defrag_running(etcd, *config, *context_.blocking, *member, m.member_id == self);
       inflight = co_await std::move(running);
     }
     const auto state = marker_state(m, size, inflight, now_unix);

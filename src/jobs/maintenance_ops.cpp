@@ -214,7 +214,7 @@ Task<StepOutcome> defrag_member(JobContext& context, std::shared_ptr<etcd::Clien
       auto st_op = etcd->status(m.url);
       auto st = co_await std::move(st_op);
       if (st) size = Bytes::non_negative(st->dbsize());
-      auto running = defrag_running(etcd, *context.config, m, options.local);
+      auto running = defrag_running(etcd, *context.config, *context.blocking, m, options.local);
       const std::optional<bool> inflight = co_await std::move(running);
       DefragMarker probe{m.id, m.db_size, 0, INT64_MAX, ""};
       finished = marker_state(probe, size, inflight, 0) == MarkerState::finished;

@@ -7,6 +7,7 @@
 #include "etcd_warden/snapshot/actions.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/recheck.hpp"
 #include "etcd_warden/snapshot/snapshot_writer.hpp"
 #include "etcd_warden/util/offload.hpp"
 #include "etcd_warden/util/result.hpp"
@@ -149,33 +150,45 @@ Task<sched::JobResult> SnapshotJob::run() {
   info.sha256 = written->sha256;
   info.compression = cfg.compression;
   info.duration = context_.clock.now() - started;
+  info.verified_at = context_.clock.wall_now();  // finish() checked the bytes
 
   // Everything after the verified rename: sidecar, copies, retention, hook.
   struct After {
     std::string error;
     std::vector<std::string> copy_errors;
     snapshot::RetentionOutcome retention;
+    std::vector<snapshot::RecheckResult> rechecks;
   };
-  auto after_op = offload(pool, loop, [info, path = written->path, cfg, now = taken] {
-    After after;
-    if (auto wrote = snapshot::write_sidecar(snapshot::sidecar_path(path), info); !wrote) {
-      after.error = wrote.error();
-      return after;  // without a sidecar the file is not "verified": no retention on its account
-    }
-    const snapshot::RetentionPolicy policy = snapshot::retention_policy(cfg);
-    after.retention = snapshot::apply_retention(cfg.dir, policy, now);
-    for (const auto& dir : cfg.copy_to) {
-      if (auto copied = snapshot::copy_snapshot(path, info, dir); !copied) {
-        after.copy_errors.push_back(copied.error());
-        continue;
-      }
-      auto r = snapshot::apply_retention(dir, policy, now);
-      after.retention.deleted.insert(after.retention.deleted.end(), r.deleted.begin(),
-                                     r.deleted.end());
-      after.retention.errors.insert(after.retention.errors.end(), r.errors.begin(), r.errors.end());
-    }
-    return after;
-  });
+  auto after_op = offload(
+      pool, loop, [info, path = written->path, cfg, now = taken, checked_at = info.verified_at] {
+        After after;
+        if (auto wrote = snapshot::write_sidecar(snapshot::sidecar_path(path), info); !wrote) {
+          after.error = wrote.error();
+          return after;  // without a sidecar the file is not "verified": no retention on its
+                         // account
+        }
+        const snapshot::RetentionPolicy policy = snapshot::retention_policy(cfg);
+        after.retention = snapshot::apply_retention(cfg.dir, policy, now);
+        for (const auto& dir : cfg.copy_to) {
+          if (auto copied = snapshot::copy_snapshot(path, info, dir); !copied) {
+            after.copy_errors.push_back(copied.error());
+            continue;
+          }
+          auto r = snapshot::apply_retention(dir, policy, now);
+          after.retention.deleted.insert(after.retention.deleted.end(), r.deleted.begin(),
+                                         r.deleted.end());
+          after.retention.errors.insert(after.retention.errors.end(), r.errors.begin(),
+                                        r.errors.end());
+        }
+        // What retention kept is worth re-reading: bit rot, a cut or an edit
+        // since the last check turns "verified" into the reason it is not.
+        if (cfg.recheck_every) {
+          std::vector<std::filesystem::path> dirs{cfg.dir};
+          dirs.insert(dirs.end(), cfg.copy_to.begin(), cfg.copy_to.end());
+          after.rechecks = snapshot::recheck_due(dirs, checked_at, *cfg.recheck_every);
+        }
+        return after;
+      });
   const After after = co_await std::move(after_op);
   if (!after.error.empty()) co_return sched::JobResult::failure(after.error);
 
@@ -191,6 +204,20 @@ Task<sched::JobResult> SnapshotJob::run() {
                         " took=" + seconds_text(info.duration);
   std::string problems;
   for (const auto& e : after.copy_errors) problems += (problems.empty() ? "" : "; ") + e;
+  for (const auto& r : after.rechecks) {
+    context_.metrics.snapshot_rechecked(r.error.empty());
+    if (r.error.empty()) {
+      spdlog::info("snapshot re-check ok: {}", r.path.string());
+    } else {
+      spdlog::error("snapshot re-check FAILED, no longer counted as verified: {}", r.error);
+      problems += (problems.empty() ? "" : "; ") + ("re-check failed: " + r.error);
+    }
+    if (!r.record_error.empty()) {
+      spdlog::warn("snapshot re-check of {}: result not recorded: {}", r.path.string(),
+                   r.record_error);
+      problems += (problems.empty() ? "" : "; ") + ("re-check not recorded: " + r.record_error);
+    }
+  }
 
   if (!cfg.hook.empty()) {
     auto hook_op = offload(

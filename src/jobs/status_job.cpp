@@ -4,8 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "etcd_warden/jobs/maintenance_ops.hpp"
-#include "etcd_warden/net/http_get.hpp"
-#include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/net/metrics_scrape.hpp"
 
 namespace etcd_warden::jobs {
 
@@ -162,15 +161,14 @@ Task<void> StatusJob::fill_quota(status::MemberStatus& member,
   const std::string url = cfg.etcd.local_metrics_url();
   if (!url.empty() && (reconnected || !fresh || !context_.board.member.quota)) {
     quota_scraped_at_ = now;
-    auto get = net::http_get(url, cfg.etcd.request_timeout, cfg.etcd.tls);
-    auto response = co_await std::move(get);
-    if (response.ok()) {
-      auto parsed = net::parse_prometheus_text(response.body);
-      if (auto q = parsed.value("etcd_server_quota_backend_bytes"); q && *q > 0) {
-        member.quota = Bytes{static_cast<std::uint64_t>(*q)};
-        member.quota_source = status::QuotaSource::etcd_metrics;
-        co_return;
-      }
+    auto scrape = net::scrape_metrics(
+        url, cfg.etcd.request_timeout, cfg.etcd.tls, *context_.blocking,
+        [](const net::ParsedMetrics& m) { return m.value("etcd_server_quota_backend_bytes"); });
+    const auto quota = co_await std::move(scrape);
+    if (quota && *quota && **quota > 0) {
+      member.quota = Bytes{static_cast<std::uint64_t>(**quota)};
+      member.quota_source = status::QuotaSource::etcd_metrics;
+      co_return;
     }
   }
   // Unknown: keep what an earlier poll learnt rather than flapping.

@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <variant>
 
-#include "etcd_warden/net/http_get.hpp"
-#include "etcd_warden/net/prom_text.hpp"
+#include "etcd_warden/net/metrics_scrape.hpp"
 #include "etcd_warden/status/status_board.hpp"
 #include "etcd_warden/util/offload.hpp"
 #include "etcd_warden/util/result.hpp"
@@ -47,14 +46,12 @@ std::string first_problem(const tuning::Advice& a) {
 }
 
 // One GET of etcd's /metrics, read into the figures the rule uses, or why not.
-Task<util::Result<tuning::EtcdScrape>> scrape_etcd(std::string url, const config::Etcd& etcd) {
-  auto get = net::http_get(url, etcd.request_timeout, etcd.tls);
-  auto response = co_await std::move(get);
-  if (!response.ok()) {
-    co_return util::fail(response.error.empty() ? url + ": HTTP " + std::to_string(response.status)
-                                                : response.error);
-  }
-  co_return tuning::read_etcd_scrape(net::parse_prometheus_text(response.body));
+Task<util::Result<tuning::EtcdScrape>> scrape_etcd(std::string url, const config::Etcd& etcd,
+                                                   asio::thread_pool& pool) {
+  auto scrape =
+      net::scrape_metrics(std::move(url), etcd.request_timeout, etcd.tls, pool,
+                          [](const net::ParsedMetrics& m) { return tuning::read_etcd_scrape(m); });
+  co_return co_await std::move(scrape);
 }
 
 }  // namespace
@@ -74,7 +71,7 @@ Task<sched::JobResult> TuningJob::run() {
   report.metrics_url = cfg.etcd.local_metrics_url();
   std::optional<tuning::EtcdScrape> first;
   if (!report.metrics_url.empty() && !previous_scrape_) {
-    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd, *context_.blocking);
     auto scraped = co_await std::move(scrape);
     if (scraped) first = *scraped;
   }
@@ -91,7 +88,7 @@ Task<sched::JobResult> TuningJob::run() {
   }
 
   if (!report.metrics_url.empty()) {
-    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd);
+    auto scrape = scrape_etcd(report.metrics_url, cfg.etcd, *context_.blocking);
     auto scraped = co_await std::move(scrape);
     if (scraped) {
       const auto now = *scraped;

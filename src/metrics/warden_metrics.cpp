@@ -68,6 +68,11 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
       tuning_verdict(gauge_family(*r, "etcd_warden_tuning_verdict",
                                   "Tuning verdict: 0 ok, 1 warn, 2 critical")),
       registry_(r),
+      snapshot_recheck_total_(BuildCounter()
+                                  .Name("etcd_warden_snapshot_recheck_total")
+                                  .Help("Scheduled re-checks of kept snapshots against their "
+                                        "sha256, by result (ok, failed)")
+                                  .Register(*r)),
       job_runs_total_(BuildCounter()
                           .Name("etcd_warden_job_runs_total")
                           .Help("Job runs by job and result (success, failure, skipped)")
@@ -81,6 +86,11 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
   gauge_family(*r, "etcd_warden_build_info", "Always 1; labels describe the build")
       .Add({{"version", build::kVersion}})
       .Set(1);
+  for (const char* result : {"ok", "failed"}) snapshot_recheck_total_.Add({{"result", result}});
+}
+
+void WardenMetrics::snapshot_rechecked(bool ok) {
+  snapshot_recheck_total_.Add({{"result", ok ? "ok" : "failed"}}).Increment();
 }
 
 void WardenMetrics::declare_job(const std::string& job) {

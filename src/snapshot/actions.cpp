@@ -70,6 +70,9 @@ util::Status copy_snapshot(const fs::path& file, const SnapshotInfo& info, const
   // Verify the copy itself: a flaky NFS write must not pass for a backup.
   if (auto verified = verify_file(partial); !verified) {
     return fail("copy " + partial.string() + " does not verify: " + verified.error());
+  } else if (verified->sha256 != info.sha256) {
+    return fail("copy " + partial.string() + " does not verify: sha256 " + verified->sha256 +
+                " differs from the original's " + info.sha256);
   }
   if (auto renamed = io::rename_noreplace(partial, final_path); !renamed) {
     return fail("copy " + final_path.string() + ": " + renamed.error());

@@ -57,10 +57,13 @@ void check_sidecar(SnapshotEntry& e) {
   } else if (e.info->revision != e.name.revision) {
     e.problem = side.string() + ": says revision " + std::to_string(e.info->revision) +
                 ", the name says " + std::to_string(e.name.revision);
+  } else if (!e.info->recheck_failed.empty()) {
+    e.problem = "re-check failed at " + e.info->recheck_failed;
   } else if (e.mtime > mtime_of(st)) {
-    // The sidecar is written after the file's bytes were checked (at write
-    // time, or again by `snapshot verify`): a file changed later holds bytes
-    // nobody checked, whatever its sidecar says.
+    // The sidecar is (re)written after the file's bytes were checked (at
+    // write time, by `snapshot verify` or the scheduled re-check): a file
+    // changed later holds bytes nobody checked, whatever its sidecar says.
+    e.modified_after_check = true;
     e.problem = e.path.filename().string() +
                 " was modified after its sidecar was written; run `etcd-warden snapshot verify " +
                 e.path.string() + "`";

@@ -1,8 +1,8 @@
 #include "etcd_warden/snapshot/sidecar.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <algorithm>
 
 #include <algorithm>
 #include <cerrno>
@@ -89,6 +89,9 @@ class Reader {
              sched::WallTime{};
     return *t;
   }
+  // Keys added after the first release: absent in older sidecars.
+  bool has(const char* key) const { return j_.contains(key); }
+
   config::Compression compression(const char* key) {
     const std::string s = str(key);
     if (!error_.empty()) return config::Compression::none;
@@ -173,7 +176,7 @@ std::optional<sched::WallTime> parse_rfc3339(std::string_view s) {
 }
 
 std::string to_json(const SnapshotInfo& info) {
-  const json j = {
+  json j = {
       {"file", info.file},
       {"member", info.member},
       {"member_id", hex_id(info.member_id)},
@@ -186,9 +189,11 @@ std::string to_json(const SnapshotInfo& info) {
       {"sha256", info.sha256},
       {"compression", info.compression == config::Compression::zstd ? "zstd" : "none"},
       {"duration_seconds", info.duration.count()},
+      {"verified_at", format_rfc3339(info.verified_at)},
   };
   // Member names and versions come from etcd: any byte. U+FFFD for an
   // invalid one rather than an exception that loses the snapshot's sidecar.
+  if (!info.recheck_failed.empty()) j["recheck_failed"] = info.recheck_failed;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -214,6 +219,13 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
   info.sha256 = r.sha256("sha256");
   info.compression = r.compression("compression");
   info.duration = std::chrono::duration<double>(r.seconds("duration_seconds"));
+  info.verified_at = r.has("verified_at") ? r.time("verified_at") : info.taken_at;
+  if (r.has("recheck_failed")) {
+    info.recheck_failed = r.str("recheck_failed");
+    if (r.error().empty() && info.recheck_failed.empty()) {
+      return util::fail(std::string("key 'recheck_failed': expected a reason, got \"\""));
+    }
+  }
   if (!r.error().empty()) return util::fail(r.error());
   return info;
 }
@@ -235,6 +247,10 @@ util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotI
   if (auto written = io::write_all(fd.get(), std::as_bytes(std::span(text)), tmp); !written) {
     return fail(written.error());
   }
+  // A sidecar rewritten by root (`snapshot verify`) keeps the owner the
+  // daemon gave it. Best effort: without the right to chown it stays ours.
+  struct stat old {};
+  if (::stat(sidecar.c_str(), &old) == 0) (void)::fchown(fd.get(), old.st_uid, old.st_gid);
   if (auto synced = io::sync_and_close(fd, tmp); !synced) return fail(synced.error());
   if (::rename(tmp.c_str(), sidecar.c_str()) != 0) {
     return fail("rename " + tmp.string() + " -> " + sidecar.string() + ": " +

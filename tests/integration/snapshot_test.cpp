@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <regex>
 
 #include "etcd_warden/snapshot/naming.hpp"
+#include "etcd_warden/snapshot/sidecar.hpp"
 #include "etcd_warden/util/hex_id.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/etcd_tools.hpp"
@@ -392,4 +394,107 @@ TEST_CASE("the restore plan restores a 3-member cluster with its keys and revisi
   const auto after = cluster.status();
   REQUIRE(after[0].has_value());
   CHECK(after[0]->revision >= revision);
+}
+
+namespace {
+
+// Flips one byte in place and puts the mtime back: bit rot, which no mtime shows.
+void rot_byte(const fs::path& file, std::streamoff at) {
+  const auto mtime = fs::last_write_time(file);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(at);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(at);
+    c = static_cast<char>(c ^ 0x01);
+    f.write(&c, 1);
+  }
+  fs::last_write_time(file, mtime);
+}
+
+// Makes the snapshot's last check look two days old, as if it had sat there.
+void age_last_check(const fs::path& snap) {
+  namespace s = etcd_warden::snapshot;
+  const fs::path side = s::sidecar_path(snap);
+  auto info = s::read_sidecar(side);
+  REQUIRE(info);
+  info->verified_at -= std::chrono::hours(48);
+  const auto mtime = fs::last_write_time(side);
+  REQUIRE(s::write_sidecar(side, *info));
+  fs::last_write_time(side, mtime);
+}
+
+}  // namespace
+
+TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no longer verified",
+          "[snapshot][recheck]") {
+  EtcdCluster cluster({.members = 1});
+  for (int i = 0; i < 20; ++i) cluster.put("/k/" + std::to_string(i), std::string(2000, 'v'));
+  TempDir work("snap");
+  const fs::path dir = work / "snapshots";
+  const std::string yaml = snapshot_yaml(cluster, 0, dir, "  compression: none\n");
+  REQUIRE(warden_cli(work, yaml, {"job", "snapshot"}).exit_code == 0);
+  const auto first = files(dir, kSnapshotFile);
+  REQUIRE(first.size() == 1);
+  const fs::path old = first.front();
+  rot_byte(old, 2 * 4096 + 7);
+  age_last_check(old);
+
+  // Unchanged size and mtime: only reading the bytes can tell.
+  auto list = warden_cli(work, yaml, {"snapshot", "list"});
+  CHECK(list.output.find("yes") != std::string::npos);
+
+  cluster.put("/round", "2");
+  auto run = warden_cli(work, yaml, {"job", "snapshot"});
+  INFO(run.output);
+  CHECK(run.exit_code != 0);
+  CHECK(run.output.find("snapshot ok (") != std::string::npos);  // the new one is good
+  CHECK(run.output.find("re-check failed: " + old.string()) != std::string::npos);
+  REQUIRE(files(dir, kSnapshotFile).size() == 2);
+
+  list = warden_cli(work, yaml, {"snapshot", "list"});
+  INFO(list.output);
+  CHECK(list.output.find("no: re-check failed at ") != std::string::npos);
+
+  auto plan = warden_cli(work, yaml, {"restore-plan", old.string()});
+  INFO(plan.output);
+  CHECK(plan.exit_code == 1);
+  CHECK(plan.output.find("does not verify") != std::string::npos);
+
+  // The bytes put back and checked by hand: verified again.
+  rot_byte(old, 2 * 4096 + 7);
+  auto verify = run_cli({"snapshot", "verify", old.string()}, 30s);
+  INFO(verify.output);
+  CHECK(verify.exit_code == 0);
+  CHECK(verify.output.find("matches its sidecar") != std::string::npos);
+  list = warden_cli(work, yaml, {"snapshot", "list"});
+  INFO(list.output);
+  CHECK(list.output.find("re-check failed") == std::string::npos);
+  CHECK(list.output.find("no:") == std::string::npos);
+}
+
+TEST_CASE("snapshot verify refreshes the sidecar of a file only touched since", "[snapshot]") {
+  EtcdCluster cluster({.members = 1});
+  TempDir work("snap");
+  const fs::path dir = work / "snapshots";
+  const std::string yaml = snapshot_yaml(cluster, 0, dir);
+  REQUIRE(warden_cli(work, yaml, {"job", "snapshot"}).exit_code == 0);
+  const auto snaps = files(dir, kSnapshotFile);
+  REQUIRE(snaps.size() == 1);
+  // As if touched an hour after the sidecar was written.
+  const fs::path side = snaps.front().string() + ".json";
+  fs::last_write_time(side, fs::last_write_time(snaps.front()) - 1h);
+
+  auto list = warden_cli(work, yaml, {"snapshot", "list"});
+  INFO(list.output);
+  CHECK(list.output.find("was modified after its sidecar was written; run `etcd-warden snapshot "
+                         "verify") != std::string::npos);
+  // What that line says to do makes it verified again (the bytes are the same).
+  REQUIRE(run_cli({"snapshot", "verify", snaps.front().string()}, 30s).exit_code == 0);
+  CHECK(mode_of(snaps.front().string() + ".json") == 0600);
+  list = warden_cli(work, yaml, {"snapshot", "list"});
+  INFO(list.output);
+  CHECK(list.output.find("no:") == std::string::npos);
+  CHECK(list.output.find("yes") != std::string::npos);
 }

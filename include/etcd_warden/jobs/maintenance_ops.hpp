@@ -30,8 +30,9 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
 Task<util::Result<Bytes>> measure_free_disk(JobContext& context, std::filesystem::path dir);
 
 // etcd_disk_defrag_inflight from the local member's /metrics (etcd 3.4.23+,
-// 3.5; config::Etcd::local_metrics_url); nullopt when etcd does not export it.
-Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg);
+// 3.5; config::Etcd::local_metrics_url), read on `pool`; nullopt when etcd
+// does not export it.
+Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg, asio::thread_pool& pool);
 
 // Whether `member` is defragmenting right now. The local member: its
 // etcd_disk_defrag_inflight metric. Any member: a serializable read on it,
@@ -39,8 +40,8 @@ Task<std::optional<bool>> local_defrag_inflight(const config::Config& cfg);
 // start to end; an answer within ~2 s means no defrag is running (a timeout
 // counts as running). nullopt when the member cannot be reached.
 Task<std::optional<bool>> defrag_running(std::shared_ptr<etcd::Client> etcd,
-                                         const config::Config& cfg, const MemberView& member,
-                                         bool local);
+                                         const config::Config& cfg, asio::thread_pool& pool,
+                                         const MemberView& member, bool local);
 
 // Keys under coordination.prefix. The coroutines below take it by value: a
 // reference parameter would dangle when the caller passes a temporary.

@@ -45,6 +45,8 @@ class WardenMetrics {
   // Set with set(family, value[, labels]).
   prometheus::Family<prometheus::Gauge>& snapshot_last_size_bytes;
   prometheus::Family<prometheus::Gauge>& snapshot_last_revision;
+  // etcd_warden_snapshot_recheck_total{result="ok"|"failed"}, both from 0.
+  void snapshot_rechecked(bool ok);
   prometheus::Counter& defrag_reclaimed_bytes_total;
   prometheus::Family<prometheus::Gauge>& defrag_last_duration_seconds;
   prometheus::Family<prometheus::Gauge>& compaction_last_revision;
@@ -68,6 +70,7 @@ class WardenMetrics {
   explicit WardenMetrics(const std::shared_ptr<prometheus::Registry>& registry);
 
   std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& snapshot_recheck_total_;
   prometheus::Family<prometheus::Counter>& job_runs_total_;
   prometheus::Family<prometheus::Histogram>& job_duration_seconds_;
   prometheus::Family<prometheus::Gauge>& job_last_success_;

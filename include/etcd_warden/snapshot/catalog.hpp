@@ -24,11 +24,16 @@ struct SnapshotEntry {
   sched::WallTime mtime;
   std::optional<SnapshotInfo> info;  // the sidecar, when present and readable
   // Why the snapshot does not count as verified: sidecar missing, unreadable,
-  // or describing another file (name, size or revision differ). Empty if verified.
+  // or describing another file (name, size or revision differ); a re-check
+  // that failed; or the file modified after the sidecar was written. Empty
+  // if verified.
   std::string problem;
+  // Only the last of those: the bytes may still be the ones the sidecar
+  // describes, and a re-check (recheck.hpp) can tell.
+  bool modified_after_check = false;
 
-  // The sidecar is written only after finish() checked the trailer, so a
-  // sidecar that matches the file marks a verified snapshot.
+  // The sidecar is written only after the bytes were checked against its
+  // sha256, so a sidecar that matches the file marks a verified snapshot.
   bool verified() const { return info.has_value() && problem.empty(); }
 };
 

@@ -7,7 +7,13 @@
 //  "member_id": "8e9e05c52164694d", "cluster_id": "cdf818194e3a8c32",
 //  "revision": 1234, "etcd_version": "3.4.23", "taken_at": "2026-11-23T12:01:02Z",
 //  "db_bytes": 20480, "file_bytes": 4711, "sha256": "…", "compression": "zstd",
-//  "duration_seconds": 1.25}
+//  "duration_seconds": 1.25, "verified_at": "2026-11-24T12:05:00Z"}
+//
+// verified_at is when the file's bytes were last checked against this sha256:
+// when it was written, by `snapshot verify`, or by the scheduled re-check
+// (snapshot.recheck_every). A re-check that found the bytes changed adds
+// "recheck_failed": "<when>: <why>", and the snapshot stops counting as
+// verified. Sidecars from before these keys read as verified at taken_at.
 //
 // IDs are hex strings (as etcdctl prints them; 64-bit integers lose precision
 // in many JSON readers). Unknown keys are ignored when reading, for newer writers.
@@ -41,6 +47,8 @@ struct SnapshotInfo {
   std::string sha256;  // hex, of the database (the verified trailer)
   config::Compression compression = config::Compression::none;
   std::chrono::duration<double> duration{0};  // JSON: duration_seconds
+  sched::WallTime verified_at;                // bytes last checked against sha256
+  std::string recheck_failed;                 // empty unless a re-check failed
 
   bool operator==(const SnapshotInfo&) const = default;
 };
