@@ -169,16 +169,16 @@ Task<SnapshotStreamResult> stream_snapshot(Client& client, std::string url,
   context->set_deadline(std::chrono::system_clock::now() + timeout);
   if (!token.empty()) context->AddMetadata("token", token);
   auto start = [&](auto done) {
-    auto* reactor =
-        new SnapshotReactor(context, pool, std::move(sink),
-                            [done, &out](grpc::Status status, SnapshotStreamResult result) {
-                              out = std::move(result);
-                              done(std::move(status));
-                            });
+    auto* reactor = new SnapshotReactor(
+        context, pool, std::move(sink),
+        [done = std::move(done), &out](grpc::Status status, SnapshotStreamResult result) mutable {
+          out = std::move(result);
+          done(std::move(status));
+        });
     client.track(context.get());
     reactor->start(*stubs.maintenance);
   };
-  auto op = await_grpc(client.executor(), std::move(start));
+  auto op = await_grpc(client.executor(), context, std::move(start));
   grpc::Status status = co_await std::move(op);
   client.untrack(context.get());
   if (!status.ok() && out.sink_error.empty()) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 #include "etcd_warden/io/disk.hpp"
@@ -81,7 +82,9 @@ util::Status copy_snapshot(const fs::path& file, const SnapshotInfo& info, const
     return util::fail(io::sys_error("close", final_path, err));
   }
   if (auto synced = io::fsync_dir(dir); !synced) return synced;
-  return write_sidecar(sidecar_path(final_path), info);
+  SnapshotInfo copy = info;
+  copy.verified_at = std::chrono::system_clock::now();  // the copy's bytes, checked above
+  return write_sidecar(sidecar_path(final_path), copy);
 }
 
 RetentionOutcome apply_retention(const fs::path& dir, const RetentionPolicy& policy,

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <system_error>
 
 #include "etcd_warden/io/error.hpp"
@@ -24,6 +25,10 @@ sched::WallTime mtime_of(const struct stat& st) {
       std::chrono::seconds{st.st_mtim.tv_sec} + std::chrono::nanoseconds{st.st_mtim.tv_nsec})};
 }
 
+std::chrono::sys_seconds whole_seconds(sched::WallTime t) {
+  return std::chrono::floor<std::chrono::seconds>(t);
+}
+
 // The name inside ".<name>.partial", if it is one of ours.
 bool is_our_partial(std::string_view n) {
   constexpr std::string_view kSuffix = ".partial";
@@ -33,6 +38,12 @@ bool is_our_partial(std::string_view n) {
   if (n.ends_with(".json")) n.remove_suffix(5);  // a sidecar being written
   return parse_snapshot_file_name(n).has_value();
 }
+
+// How far past its verified_at a sidecar's mtime may be. write_sidecar sets
+// it to verified_at exactly, so this only covers coarse timestamps (2 s on
+// some filesystems) and sidecars from before it did that (written at the end
+// of their run, a few seconds after taken_at + duration).
+constexpr auto kSidecarWriteSlack = std::chrono::minutes(2);
 
 void check_sidecar(SnapshotEntry& e) {
   const auto side = sidecar_path(e.path);
@@ -59,13 +70,22 @@ void check_sidecar(SnapshotEntry& e) {
                 ", the name says " + std::to_string(e.name.revision);
   } else if (!e.info->recheck_failed.empty()) {
     e.problem = "re-check failed at " + e.info->recheck_failed;
-  } else if (e.mtime > mtime_of(st)) {
+  } else if (whole_seconds(e.mtime) > whole_seconds(mtime_of(st))) {
     // The sidecar is (re)written after the file's bytes were checked (at
     // write time, by `snapshot verify` or the scheduled re-check): a file
     // changed later holds bytes nobody checked, whatever its sidecar says.
+    // In whole seconds, as the sidecar records the check (a sidecar
+    // rewritten from one it read has a whole-second mtime).
     e.modified_after_check = true;
     e.problem = e.path.filename().string() +
                 " was modified after its sidecar was written; run `etcd-warden snapshot verify " +
+                e.path.string() + "`";
+  } else if (mtime_of(st) > e.info->verified_at + kSidecarWriteSlack) {
+    // And the sidecar's mtime is that check: one written later (an edited
+    // sha256, a copy made by hand) vouches for bytes nobody compared with it.
+    e.modified_after_check = true;
+    e.problem = side.filename().string() + " was written after the check it records (" +
+                format_rfc3339(e.info->verified_at) + "); run `etcd-warden snapshot verify " +
                 e.path.string() + "`";
   }
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -118,6 +119,15 @@ class Reader {
   std::string error_;
 };
 
+// taken_at + duration, in whole seconds up (a duration past a year, which no
+// run takes, counts as none).
+sched::WallTime end_of_run(const SnapshotInfo& info) {
+  constexpr double kYear = 365.0 * 24 * 3600;
+  if (!(info.duration.count() < kYear)) return info.taken_at;
+  return info.taken_at +
+         std::chrono::seconds(static_cast<std::int64_t>(std::ceil(info.duration.count())));
+}
+
 }  // namespace
 
 std::string format_rfc3339(sched::WallTime t) {
@@ -219,7 +229,9 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
   info.sha256 = r.sha256("sha256");
   info.compression = r.compression("compression");
   info.duration = std::chrono::duration<double>(r.seconds("duration_seconds"));
-  info.verified_at = r.has("verified_at") ? r.time("verified_at") : info.taken_at;
+  // Written before the key existed: the bytes were checked at the end of the
+  // run, just before the sidecar was written.
+  info.verified_at = r.has("verified_at") ? r.time("verified_at") : end_of_run(info);
   if (r.has("recheck_failed")) {
     info.recheck_failed = r.str("recheck_failed");
     if (r.error().empty() && info.recheck_failed.empty()) {
@@ -251,6 +263,16 @@ util::Status write_sidecar(const std::filesystem::path& sidecar, const SnapshotI
   // daemon gave it. Best effort: without the right to chown it stays ours.
   struct stat old {};
   if (::stat(sidecar.c_str(), &old) == 0) (void)::fchown(fd.get(), old.st_uid, old.st_gid);
+  // Its mtime is the check it records, on whichever clock the caller used:
+  // the catalog trusts no sidecar written well after that check (an edit).
+  const auto since_epoch = info.verified_at.time_since_epoch();
+  const auto secs = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  const timespec times[2] = {
+      {.tv_sec = 0, .tv_nsec = UTIME_OMIT},
+      {.tv_sec = static_cast<time_t>(secs.count()),
+       .tv_nsec = static_cast<long>(
+           std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count())}};
+  if (::futimens(fd.get(), times) != 0) return fail(io::sys_error("futimens", tmp, errno));
   if (auto synced = io::sync_and_close(fd, tmp); !synced) return fail(synced.error());
   if (::rename(tmp.c_str(), sidecar.c_str()) != 0) {
     return fail("rename " + tmp.string() + " -> " + sidecar.string() + ": " +

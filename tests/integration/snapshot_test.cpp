@@ -413,16 +413,16 @@ void rot_byte(const fs::path& file, std::streamoff at) {
   fs::last_write_time(file, mtime);
 }
 
-// Makes the snapshot's last check look two days old, as if it had sat there.
+// Makes the snapshot and its last check look two days old, as if it had sat
+// there (write_sidecar gives the sidecar its verified_at as mtime).
 void age_last_check(const fs::path& snap) {
   namespace s = etcd_warden::snapshot;
   const fs::path side = s::sidecar_path(snap);
   auto info = s::read_sidecar(side);
   REQUIRE(info);
   info->verified_at -= std::chrono::hours(48);
-  const auto mtime = fs::last_write_time(side);
   REQUIRE(s::write_sidecar(side, *info));
-  fs::last_write_time(side, mtime);
+  fs::last_write_time(snap, fs::last_write_time(snap) - std::chrono::hours(48));
 }
 
 }  // namespace
@@ -443,7 +443,7 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
 
   // Unchanged size and mtime: only reading the bytes can tell.
   auto list = warden_cli(work, yaml, {"snapshot", "list"});
-  CHECK(list.output.find("yes") != std::string::npos);
+  CHECK_THAT(list.output, Catch::Contains("yes"));
 
   cluster.put("/round", "2");
   auto run = warden_cli(work, yaml, {"job", "snapshot"});

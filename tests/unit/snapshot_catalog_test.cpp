@@ -27,6 +27,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFile = "etcd-m1-r000000000042-20261123T120102Z.db";
+const sched::WallTime kTaken =
+    std::chrono::sys_days{std::chrono::year{2026} / 11 / 23} + 12h + 1min + 2s;
 
 SnapshotInfo info_for(std::uint64_t file_bytes) {
   SnapshotInfo info;
@@ -36,14 +38,16 @@ SnapshotInfo info_for(std::uint64_t file_bytes) {
   info.cluster_id = 2;
   info.revision = 42;
   info.etcd_version = "3.4.23";
-  info.taken_at = std::chrono::sys_days{std::chrono::year{2026} / 11 / 23} + 12h + 1min + 2s;
+  info.taken_at = kTaken;
+  info.verified_at = kTaken;
   info.db_bytes = Bytes{file_bytes - 32};
   info.file_bytes = Bytes{file_bytes};
   info.sha256 = std::string(64, 'a');
   return info;
 }
 
-void set_mtime(const fs::path& p, std::chrono::seconds since_epoch) {
+void set_mtime(const fs::path& p, sched::WallTime t) {
+  const auto since_epoch = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
   const timespec times[2] = {{since_epoch.count(), 0}, {since_epoch.count(), 0}};
   REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
 }
@@ -56,8 +60,8 @@ TEST_CASE("catalog: a snapshot changed after its sidecar was written is not veri
   const auto file = tmp / kFile;
   write_file(file, std::string(4096, 'x'));
   REQUIRE(write_sidecar(sidecar_path(file), info_for(4096)));
-  set_mtime(file, 1'000'000s);
-  set_mtime(sidecar_path(file), 1'000'000s);  // written in the same instant: fine
+  set_mtime(file, kTaken);
+  set_mtime(sidecar_path(file), kTaken);  // written in the same instant: fine
   auto listed = list_snapshots(tmp.path());
   REQUIRE(listed);
   REQUIRE(listed->size() == 1);
@@ -69,13 +73,41 @@ TEST_CASE("catalog: a snapshot changed after its sidecar was written is not veri
     f.seekp(100);
     f.put('y');
   }
-  set_mtime(file, 1'000'001s);
+  set_mtime(file, kTaken + 1s);
   listed = list_snapshots(tmp.path());
   REQUIRE(listed);
   CHECK_FALSE(listed->front().verified());
   CHECK(listed->front().problem == std::string(kFile) +
                                        " was modified after its sidecar was written; run "
                                        "`etcd-warden snapshot verify " +
+                                       file.string() + "`");
+}
+
+TEST_CASE("catalog: a sidecar written long after the check it records is not verified",
+          "[snapshot][catalog]") {
+  TempDir tmp;
+  const auto file = tmp / kFile;
+  write_file(file, std::string(4096, 'x'));
+  REQUIRE(write_sidecar(sidecar_path(file), info_for(4096)));
+  set_mtime(file, kTaken);
+  // Written a minute after its verified_at (a large copy's sidecar): fine.
+  set_mtime(sidecar_path(file), kTaken + 1min);
+  auto listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().verified());
+
+  // An hour later: a hand edit (a sha256 "corrected"), or a copy made with
+  // cp, vouches for bytes nobody compared with it. A re-check can tell.
+  set_mtime(sidecar_path(file), kTaken + 1h);
+  listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  CHECK_FALSE(listed->front().verified());
+  CHECK(listed->front().modified_after_check);
+  CHECK(listed->front().problem == sidecar_path(file).filename().string() +
+                                       " was written after the check it records "
+                                       "(2026-11-23T12:01:02Z); run `etcd-warden snapshot "
+                                       "verify " +
                                        file.string() + "`");
 }
 

@@ -45,10 +45,16 @@ void set_mtime(const fs::path& p, std::chrono::seconds since_epoch) {
   const timespec times[2] = {{since_epoch.count(), 0}, {since_epoch.count(), 0}};
   REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
 }
+void set_mtime(const fs::path& p, sched::WallTime t) {
+  const auto since_epoch = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
+  const timespec times[2] = {{since_epoch.count(), 0}, {since_epoch.count(), 0}};
+  REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
+}
 
 // A real (fake_bbolt) snapshot with a sidecar that matches it, both with
 // mtime `at`, checked at `kTaken`.
-fs::path write_snapshot(const fs::path& dir, std::chrono::seconds at) {
+template <class Time>
+fs::path write_snapshot(const fs::path& dir, Time at) {
   const auto blob = testing::fake_bbolt_snapshot({.pages = 8});
   const fs::path file = dir / kFile;
   testing::write_file(file,
@@ -167,6 +173,43 @@ TEST_CASE("recheck: a file touched after its sidecar is checked now and verified
   CHECK(only(*listed).verified());
 }
 
+TEST_CASE(
+    "recheck: a sidecar edited after its check is re-checked, and a wrong sha256 stays caught",
+    "[snapshot][recheck]") {
+  TempDir tmp;
+  const auto file = write_snapshot(tmp.path(), kTaken);
+  const auto side = sidecar_path(file);
+  auto text = testing::read_file(side);
+  const std::string good = text;
+  const auto at = text.find("\"sha256\": \"");
+  REQUIRE(at != std::string::npos);
+  text[at + 11] = text[at + 11] == 'a' ? 'b' : 'a';  // one hex digit "corrected" by hand
+  testing::write_file(side, text);
+  set_mtime(side, kTaken + 3h);
+
+  auto listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  CHECK_FALSE(only(*listed).verified());
+  CHECK(only(*listed).modified_after_check);
+  auto results = recheck_due({tmp.path()}, kTaken + 3h, 24h);
+  REQUIRE(results.size() == 1);
+  CHECK_THAT(results[0].error, Catch::Contains("differs from its sidecar's"));
+  listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  CHECK_FALSE(only(*listed).verified());
+  CHECK_THAT(only(*listed).problem, Catch::StartsWith("re-check failed at "));
+
+  // The right sidecar copied back by hand (cp, not cp -a): checked, and verified again.
+  testing::write_file(side, good);
+  set_mtime(side, kTaken + 4h);
+  results = recheck_due({tmp.path()}, kTaken + 4h, 24h);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].error.empty());
+  listed = list_snapshots(tmp.path());
+  REQUIRE(listed);
+  CHECK(only(*listed).verified());
+}
+
 TEST_CASE("check_snapshot: bytes that verify but are not the sidecar's snapshot fail",
           "[snapshot][recheck]") {
   TempDir tmp;
@@ -234,7 +277,7 @@ TEST_CASE("sidecar: verified_at and recheck_failed read back, older sidecars lac
   const std::string json = to_json(info);
   CHECK(json.find("recheck_failed") == std::string::npos);
 
-  // Written before the key existed: verified when it was taken.
+  // Written before the key existed: verified at the end of its run.
   std::string old = json;
   const auto at = old.find(",\n  \"verified_at\"");
   REQUIRE(at != std::string::npos);

@@ -507,6 +507,7 @@ TEST_CASE("catalog: lists our snapshots with sidecars, finds stale partials",
   info.db_bytes = Bytes{4096};
   info.sha256 = std::string(64, 'a');
   info.compression = Compression::zstd;
+  info.verified_at = std::chrono::system_clock::now();  // the bytes just written
   REQUIRE(write_sidecar(sidecar_path(b->path), info));
   info.file = newest;
   info.revision = 30;

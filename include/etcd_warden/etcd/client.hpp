@@ -165,11 +165,12 @@ Task<Result<Resp>> Client::unary(std::string url, std::string_view what, Req req
 
   auto self = shared_from_this();  // the client outlives its calls
   in_flight_.insert(&call->context);
-  auto start = [&stubs, call, &method](auto done) {
+  auto start = [&stubs, &call, &method](auto done) {
     method(stubs, &call->context, &call->request, &call->response,
-           [call, done = std::move(done)](grpc::Status s) { done(std::move(s)); });
+           [done = std::move(done)](grpc::Status s) mutable { done(std::move(s)); });
   };
-  auto op = await_grpc(executor_, std::move(start));  // see asio.hpp: no temporaries in co_await
+  // see asio.hpp: no temporaries in co_await
+  auto op = await_grpc(executor_, call, std::move(start));
   grpc::Status status = co_await std::move(op);
   in_flight_.erase(&call->context);
 

@@ -25,10 +25,10 @@ struct SnapshotEntry {
   std::optional<SnapshotInfo> info;  // the sidecar, when present and readable
   // Why the snapshot does not count as verified: sidecar missing, unreadable,
   // or describing another file (name, size or revision differ); a re-check
-  // that failed; or the file modified after the sidecar was written. Empty
-  // if verified.
+  // that failed; the file modified after the sidecar was written, or the
+  // sidecar written well after the check it records. Empty if verified.
   std::string problem;
-  // Only the last of those: the bytes may still be the ones the sidecar
+  // Only the last two: the bytes may still be the ones the sidecar
   // describes, and a re-check (recheck.hpp) can tell.
   bool modified_after_check = false;
 

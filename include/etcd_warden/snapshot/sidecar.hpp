@@ -13,7 +13,9 @@
 // when it was written, by `snapshot verify`, or by the scheduled re-check
 // (snapshot.recheck_every). A re-check that found the bytes changed adds
 // "recheck_failed": "<when>: <why>", and the snapshot stops counting as
-// verified. Sidecars from before these keys read as verified at taken_at.
+// verified. Sidecars from before these keys read as verified at the end of
+// their run (taken_at + duration_seconds). The sidecar is written right after
+// that check, so the catalog does not trust one written much later (an edit).
 //
 // IDs are hex strings (as etcdctl prints them; 64-bit integers lose precision
 // in many JSON readers). Unknown keys are ignored when reading, for newer writers.
