@@ -59,6 +59,7 @@ void print_member(const status::MemberStatus& m, std::ostream& out) {
 
 int run_job_in_foreground(Runtime& runtime, const JobSpec& spec, std::ostream& out) {
   sched::JobResult result = sched::JobResult::failure("job did not finish");
+  const JobSpec* certificates = runtime.jobs.find("certificates");
   asio::co_spawn(
       runtime.io,
       [&]() -> Task<void> {
@@ -69,10 +70,19 @@ int run_job_in_foreground(Runtime& runtime, const JobSpec& spec, std::ostream& o
         }
         auto op = spec.run();
         result = co_await std::move(op);
+        // `job status` lists the certificates in use too.
+        if (spec.name == "status" && certificates &&
+            certificates->enabled(*runtime.context.config)) {
+          auto check = certificates->run();
+          co_await std::move(check);
+        }
       },
       asio::detached);
   runtime.io.run();
-  if (spec.name == "status") print_member(runtime.board.member, out);
+  if (spec.name == "status") {
+    print_member(runtime.board.member, out);
+    if (certificates && certificates->report) certificates->report(out);
+  }
   out << spec.name << ": " << sched::to_string(result.outcome);
   if (!result.summary.empty()) out << " (" << result.summary << ")";
   out << "\n";

@@ -1,6 +1,7 @@
 #include "etcd_warden/app/job_table.hpp"
 
 #include "etcd_warden/jobs/alarms_job.hpp"
+#include "etcd_warden/jobs/certificates_job.hpp"
 #include "etcd_warden/jobs/compaction_job.hpp"
 #include "etcd_warden/jobs/defrag_job.hpp"
 #include "etcd_warden/jobs/snapshot_job.hpp"
@@ -18,13 +19,15 @@ struct JobTable::Jobs {
         compaction(context),
         defrag(context),
         alarms(context),
-        tuning(context) {}
+        tuning(context),
+        certificates(context) {}
   jobs::StatusJob status;
   jobs::SnapshotJob snapshot;
   jobs::CompactionJob compaction;
   jobs::DefragJob defrag;
   jobs::AlarmsJob alarms;
   jobs::TuningJob tuning;
+  jobs::CertificatesJob certificates;
 };
 
 JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(context)) {
@@ -50,6 +53,12 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
                     [j] { return j->tuning.run(); },
                     {},
                     [j](std::ostream& out) { j->tuning.print_report(out); }});
+  specs_.push_back({"certificates",
+                    [](const config::Config& c) { return c.certificates.enabled; },
+                    [](const config::Config& c) { return c.certificates.schedule; },
+                    [j] { return j->certificates.run(); },
+                    {},
+                    [j](std::ostream& out) { j->certificates.print_report(out); }});
 }
 
 JobTable::~JobTable() = default;

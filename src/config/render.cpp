@@ -195,6 +195,14 @@ void tuning(YAML::Emitter& out, const TuningJob& j) {
   out << YAML::EndMap;
 }
 
+void certificates(YAML::Emitter& out, const CertificatesJob& j) {
+  out << YAML::Key << "certificates" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  plain(out, "warn_before", format_duration(j.warn_before));
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string render(const Config& c) {
@@ -207,6 +215,7 @@ std::string render(const Config& c) {
   alarms(out, c.alarms);
   snapshot(out, c.snapshot);
   tuning(out, c.tuning);
+  certificates(out, c.certificates);
   out << YAML::EndMap;
   return std::string("# etcd-warden effective configuration: every setting, defaults included\n") +
          out.c_str() + "\n";

@@ -331,13 +331,19 @@ void read_tuning(Section s, TuningJob& out) {
   read_schedule(s, out.schedule);
 }
 
+void read_certificates(Section s, CertificatesJob& out) {
+  s.read("enabled", out.enabled);
+  read_positive(s, "warn_before", out.warn_before);
+  read_schedule(s, out.schedule);
+}
+
 }  // namespace
 
 Config read_config(const YAML::Node& root, ErrorSink& errors) {
   Config c;
   Section top(&root, "",
               {"etcd", "metrics", "log", "control", "coordination", "status", "compaction",
-               "defrag", "alarms", "snapshot", "tuning"},
+               "defrag", "alarms", "snapshot", "tuning", "certificates"},
               errors);
   read_etcd(top.child("etcd", {"endpoints", "tls", "auth", "metrics_url", "data_dir",
                                "dial_timeout", "request_timeout", "quota"}),
@@ -364,6 +370,8 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                                        "etcd_unit", "systemd_bus", "env_files", "kubeadm_manifest",
                                        "probe", "probe_dir", "probe_max_syncs", "probe_max_time"})),
               c.tuning);
+  read_certificates(top.child("certificates", with_schedule({"enabled", "warn_before"})),
+                    c.certificates);
   return c;
 }
 

@@ -126,6 +126,7 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   out["config_problem"] = text(board.config_problem);
   out["tuning_alert"] = text(board.tuning_alert);
   out["tuning_settings"] = text(board.tuning_settings);
+  out["certificate_alert"] = text(board.certificate_alert);
 
   out["member_polled"] = sdbus::Variant(m.polled);
   out["member_up"] = sdbus::Variant(m.up);

@@ -82,11 +82,25 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
                                 .Help("How long job runs took")
                                 .Register(*r)),
       job_last_success_(gauge_family(*r, "etcd_warden_job_last_success_timestamp_seconds",
-                                     "Unix time of the job's last successful run")) {
+                                     "Unix time of the job's last successful run")),
+      certificate_expiry_(gauge_family(
+          *r, "etcd_warden_certificate_expiry_timestamp_seconds",
+          "Unix time when the certificate file stops being valid (its first certificate "
+          "to expire), by path and role")) {
   gauge_family(*r, "etcd_warden_build_info", "Always 1; labels describe the build")
       .Add({{"version", build::kVersion}})
       .Set(1);
   for (const char* result : {"ok", "failed"}) snapshot_recheck_total_.Add({{"result", result}});
+}
+
+void WardenMetrics::set_certificate_expiries(const std::vector<CertificateSeries>& series) {
+  for (auto* gauge : certificate_series_) certificate_expiry_.Remove(gauge);
+  certificate_series_.clear();
+  for (const auto& s : series) {
+    auto& gauge = certificate_expiry_.Add({{"path", s.path}, {"role", s.role}});
+    gauge.Set(s.not_after_seconds);
+    certificate_series_.push_back(&gauge);
+  }
 }
 
 void WardenMetrics::snapshot_rechecked(bool ok) {

@@ -81,6 +81,7 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
   if (!board.activity.empty()) add(board.activity);
   // Measured without etcd's gRPC API: shown even when the member is down.
   if (!board.tuning_alert.empty()) add(board.tuning_alert);
+  if (!board.certificate_alert.empty()) add(board.certificate_alert);
   if (m.polled && m.up) {
     add(member_part(m));
   }

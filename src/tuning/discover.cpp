@@ -106,6 +106,32 @@ std::vector<std::string> without_repeats(const std::vector<std::string>& notes) 
 
 }  // namespace
 
+DiscoveredCerts discover_certificates(const config::Config& config,
+                                      const std::filesystem::path& proc_root) {
+  DiscoveredCerts out;
+  std::vector<std::string> notes;
+  auto search = detail::find_member_process(config.etcd, proc_root);
+  notes.insert(notes.end(), search.notes.begin(), search.notes.end());
+  std::vector<LaunchSettings> places;
+  if (search.member) {
+    // The running process says what etcd uses now; the static places only
+    // what it would use after a restart.
+    places.push_back(search.member->settings);
+  } else {
+    places = detail::read_static_sources(config.tuning, notes);
+  }
+  for (const EtcdCert which : kEtcdCerts) {
+    for (const auto& place : places) {
+      if (const auto& cert = place.certs[static_cast<std::size_t>(which)]) {
+        out.certs.push_back({which, cert->path, cert->describe()});
+        break;
+      }
+    }
+  }
+  out.notes = without_repeats(notes);
+  return out;
+}
+
 Discovered discover(const config::Config& config, const std::filesystem::path& proc_root) {
   Discovered out;
   const auto& tuning = config.tuning;

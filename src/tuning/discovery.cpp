@@ -14,13 +14,22 @@ namespace detail {
 
 namespace {
 
-constexpr std::array<EtcdKeyName, 5> kEtcdKeys{{
+constexpr std::array<EtcdKeyName, 9> kEtcdKeys{{
     {EtcdKey::heartbeat, "heartbeat-interval", "ETCD_HEARTBEAT_INTERVAL"},
     {EtcdKey::election, "election-timeout", "ETCD_ELECTION_TIMEOUT"},
     {EtcdKey::data_dir, "data-dir", "ETCD_DATA_DIR"},
     {EtcdKey::client_urls, "listen-client-urls", "ETCD_LISTEN_CLIENT_URLS"},
     {EtcdKey::config_file, "config-file", "ETCD_CONFIG_FILE"},
+    {EtcdKey::cert_file, "cert-file", "ETCD_CERT_FILE"},
+    {EtcdKey::peer_cert_file, "peer-cert-file", "ETCD_PEER_CERT_FILE"},
+    {EtcdKey::trusted_ca_file, "trusted-ca-file", "ETCD_TRUSTED_CA_FILE"},
+    {EtcdKey::peer_trusted_ca_file, "peer-trusted-ca-file", "ETCD_PEER_TRUSTED_CA_FILE"},
 }};
+
+// kEtcdCerts order.
+constexpr std::array<EtcdKey, kEtcdCerts.size()> kCertKeys{
+    EtcdKey::cert_file, EtcdKey::peer_cert_file, EtcdKey::trusted_ca_file,
+    EtcdKey::peer_trusted_ca_file};
 
 // Values of the keys we read are quoted in problem lines; a runaway value
 // is cut so that one bad line stays one line.
@@ -82,6 +91,17 @@ const EtcdKeyName* etcd_key_by_env(std::string_view env_name) {
   return nullptr;
 }
 
+EtcdKey etcd_key_of(EtcdCert which) {
+  return kCertKeys[static_cast<std::size_t>(which)];
+}
+
+std::optional<EtcdCert> etcd_cert_of(EtcdKey key) {
+  for (const EtcdCert which : kEtcdCerts) {
+    if (etcd_key_of(which) == key) return which;
+  }
+  return std::nullopt;
+}
+
 const EtcdKeyName& etcd_key_name(EtcdKey key) {
   for (const auto& k : kEtcdKeys) {
     if (k.key == key) return k;
@@ -116,12 +136,28 @@ void store_etcd_value(SourceValues& out, EtcdKey key, std::string_view raw,
         out.config_file = std::filesystem::path(raw);
       }
       break;
+    case EtcdKey::cert_file:
+    case EtcdKey::peer_cert_file:
+    case EtcdKey::trusted_ca_file:
+    case EtcdKey::peer_trusted_ca_file: {
+      auto& slot = out.certs[static_cast<std::size_t>(*etcd_cert_of(key))];
+      if (raw.empty()) {
+        slot.reset();  // etcd: no TLS on that side
+      } else {
+        slot = std::filesystem::path(raw);
+      }
+      break;
+    }
   }
 }
 
 }  // namespace detail
 
 using detail::EtcdKeyName;
+
+std::string_view etcd_cert_flag(EtcdCert which) {
+  return detail::etcd_key_name(detail::etcd_key_of(which)).flag;
+}
 
 std::vector<std::string> split_nul(std::string_view data) {
   std::vector<std::string> out;

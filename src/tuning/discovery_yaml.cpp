@@ -39,6 +39,30 @@ void read_config_key(const YAML::Node& root, EtcdKey key, SourceValues& out) {
   detail::store_etcd_value(out, key, node.Scalar(), spelled);
 }
 
+// etcd's config file keeps its TLS files in two maps,
+// client-transport-security and peer-transport-security, each with
+// cert-file and trusted-ca-file (etcd's securityConfig).
+void read_transport_security(const YAML::Node& root, const std::string& section, EtcdCert cert,
+                             EtcdCert ca, SourceValues& out) {
+  const YAML::Node node = root[section];
+  if (!node || node.IsNull()) return;
+  if (!node.IsMap()) {
+    out.problems.push_back(section + ": expected a mapping");
+    return;
+  }
+  for (const auto& [which, key] :
+       {std::pair{cert, "cert-file"}, std::pair{ca, "trusted-ca-file"}}) {
+    const YAML::Node value = node[key];
+    if (!value || value.IsNull()) continue;
+    const std::string spelled = section + "." + key + ": ";
+    if (!value.IsScalar()) {
+      out.problems.push_back(spelled + "expected a single value");
+      continue;
+    }
+    detail::store_etcd_value(out, detail::etcd_key_of(which), value.Scalar(), spelled);
+  }
+}
+
 std::optional<std::vector<std::string>> string_list(const YAML::Node& node) {
   if (!node || node.IsNull()) return std::vector<std::string>{};
   if (!node.IsSequence()) return std::nullopt;
@@ -73,6 +97,10 @@ SourceValues from_etcd_config_file(std::string_view yaml) {
          {EtcdKey::heartbeat, EtcdKey::election, EtcdKey::data_dir, EtcdKey::client_urls}) {
       read_config_key(root, key, out);
     }
+    read_transport_security(root, "client-transport-security", EtcdCert::cert, EtcdCert::trusted_ca,
+                            out);
+    read_transport_security(root, "peer-transport-security", EtcdCert::peer_cert,
+                            EtcdCert::peer_trusted_ca, out);
   } catch (const YAML::Exception& e) {
     out.problems.push_back(yaml_error(e));
   }

@@ -3,6 +3,7 @@
 // that flags, environments and config files all judge values alike.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,21 @@
 
 namespace etcd_warden::tuning::detail {
 
-enum class EtcdKey { heartbeat, election, data_dir, client_urls, config_file };
+enum class EtcdKey {
+  heartbeat,
+  election,
+  data_dir,
+  client_urls,
+  config_file,
+  cert_file,
+  peer_cert_file,
+  trusted_ca_file,
+  peer_trusted_ca_file,
+};
+
+// The key of one of etcd's certificate files, and back.
+EtcdKey etcd_key_of(EtcdCert which);
+std::optional<EtcdCert> etcd_cert_of(EtcdKey key);
 
 struct EtcdKeyName {
   EtcdKey key;

@@ -37,6 +37,21 @@ std::optional<Setting> setting_of(const std::optional<Millis>& value, const std:
                  with_context(detail_prefix + std::to_string(value->count()), context)};
 }
 
+// A certificate file's path as etcd would open it: relative to its working
+// directory, which may be unknown (then a note, and no path).
+std::optional<CertSetting> cert_setting(const Launch& launch, const std::optional<fs::path>& path,
+                                        const std::string& place, const std::string& detail,
+                                        std::vector<std::string>& notes) {
+  if (!path) return std::nullopt;
+  auto absolute = absolute_from(launch.base_dir, *path);
+  if (!absolute) {
+    notes.push_back(place + ": " + detail +
+                    " is relative to a working directory that cannot be read");
+    return std::nullopt;
+  }
+  return CertSetting{*absolute, place, detail};
+}
+
 // The config file replaces flags and environment entirely (etcd 3.4-3.6:
 // "Ignoring flags/env since config file given"). Values it does not set are
 // etcd's defaults, unless the file is unreadable or has an unusable value:
@@ -60,6 +75,14 @@ LaunchSettings from_config_file(const Launch& launch, const fs::path& file,
   out.election = {setting_of(values.election, file.string(), "election-timeout: ", context),
                   values.election.has_value() || clean};
   if (values.data_dir) out.data_dir = absolute_from(launch.base_dir, *values.data_dir);
+  for (const EtcdCert which : kEtcdCerts) {
+    const auto& path = values.certs[static_cast<std::size_t>(which)];
+    if (!path) continue;
+    const std::string detail = std::string(etcd_cert_flag(which)) + ": " + path->string() +
+                               (context.empty() ? "" : ", " + context);
+    out.certs[static_cast<std::size_t>(which)] =
+        cert_setting(launch, path, file.string(), detail, out.notes);
+  }
   out.client_urls = values.client_urls;
   if (out.client_urls.empty() && clean) out.client_urls = {kDefaultClientUrl};
   return out;
@@ -131,6 +154,13 @@ LaunchSettings resolve_launch(const Launch& launch) {
   out.election.setting = setting_of(flags.election, launch.argv_place, "--election-timeout=", "");
   std::optional<fs::path> data_dir = flags.data_dir;
   std::vector<std::string> client_urls = flags.client_urls;
+  for (const EtcdCert which : kEtcdCerts) {
+    const auto& path = flags.certs[static_cast<std::size_t>(which)];
+    if (!path) continue;
+    out.certs[static_cast<std::size_t>(which)] =
+        cert_setting(launch, path, launch.argv_place,
+                     "--" + std::string(etcd_cert_flag(which)) + "=" + path->string(), out.notes);
+  }
 
   // Each layer only for what flags and stronger layers left open.
   std::set<std::string> decided;
@@ -155,6 +185,14 @@ LaunchSettings resolve_launch(const Launch& launch) {
     }
     if (!data_dir) data_dir = env.data_dir;
     if (client_urls.empty()) client_urls = env.client_urls;
+    for (const EtcdCert which : kEtcdCerts) {
+      const auto i = static_cast<std::size_t>(which);
+      if (out.certs[i] || flags.certs[i] || !env.certs[i]) continue;
+      const std::string name(etcd_key_name(etcd_key_of(which)).env);
+      out.certs[i] =
+          cert_setting(launch, env.certs[i], layer.place,
+                       with_context(name + "=" + env.certs[i]->string(), layer.context), out.notes);
+    }
     const auto stated = stated_names(entries);
     decided.insert(stated.begin(), stated.end());
   }

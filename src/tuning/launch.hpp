@@ -5,6 +5,7 @@
 // does the same and remembers where each value was written.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -22,6 +23,15 @@ struct Setting {
 
   // "place (detail)", or "place (detail; extra)".
   std::string describe(const std::string& extra = {}) const;
+};
+
+// One of etcd's certificate files as one place names it.
+struct CertSetting {
+  std::filesystem::path path;  // absolute
+  std::string place;           // "/proc/42/cmdline", "/etc/etcd/etcd.yaml"
+  std::string detail;          // "--cert-file=/etc/etcd/server.crt"
+
+  std::string describe() const { return place + " (" + detail + ")"; }
 };
 
 // One list of KEY=VALUE entries and where it came from.
@@ -53,7 +63,8 @@ struct LaunchSettings {
   std::optional<std::filesystem::path> config_file;  // absolute, when etcd reads one
   std::optional<std::filesystem::path> data_dir;     // absolute, when known
   std::vector<std::string> client_urls;              // etcd's default included; empty = unknown
-  std::vector<std::string> notes;                    // unusable values, unreadable files
+  std::array<std::optional<CertSetting>, kEtcdCerts.size()> certs;  // by EtcdCert
+  std::vector<std::string> notes;  // unusable values, unreadable files
 };
 
 LaunchSettings resolve_launch(const Launch& launch);

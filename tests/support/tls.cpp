@@ -33,13 +33,13 @@ std::string random_serial() {
 const std::vector<std::string> kEcKey = {"-newkey", "ec", "-pkeyopt",
                                          "ec_paramgen_curve:prime256v1", "-nodes"};
 
-void make_ca(const fs::path& cert, const fs::path& key, const std::string& cn) {
+void make_ca(const fs::path& cert, const fs::path& key, const std::string& cn, int days = 2) {
   std::vector<std::string> args = {"req", "-x509", "-new"};
   args.insert(args.end(), kEcKey.begin(), kEcKey.end());
-  args.insert(args.end(),
-              {"-keyout", key.string(), "-out", cert.string(), "-days", "2", "-subj", "/CN=" + cn,
-               "-set_serial", random_serial(), "-addext", "basicConstraints=critical,CA:TRUE",
-               "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
+  args.insert(args.end(), {"-keyout", key.string(), "-out", cert.string(), "-days",
+                           std::to_string(days), "-subj", "/CN=" + cn, "-set_serial",
+                           random_serial(), "-addext", "basicConstraints=critical,CA:TRUE",
+                           "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
   openssl(args);
 }
 
@@ -61,6 +61,11 @@ void make_leaf(const fs::path& dir, const std::string& stem, const std::string& 
 }
 
 }  // namespace
+
+void make_self_signed_ca(const fs::path& cert, const fs::path& key, const std::string& cn,
+                         int days) {
+  make_ca(cert, key, cn, days);
+}
 
 TlsMaterial make_tls(const fs::path& dir, const std::string& client_cn) {
   fs::create_directories(dir);

@@ -23,4 +23,8 @@ struct TlsMaterial {
 TlsMaterial make_tls(const std::filesystem::path& dir,
                      const std::string& client_cn = "etcd-warden-test-client");
 
+// A self-signed CA certificate valid for `days` from now (its key beside it).
+void make_self_signed_ca(const std::filesystem::path& cert, const std::filesystem::path& key,
+                         const std::string& cn, int days);
+
 }  // namespace etcd_warden::testing

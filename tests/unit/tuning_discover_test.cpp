@@ -345,3 +345,64 @@ TEST_CASE("discover falls back to the files when the process's environment is un
   CHECK(d.heartbeat == Found{250ms, env_file.string() + " (ETCD_HEARTBEAT_INTERVAL=250)"});
   CHECK(d.election == Found{2000ms, (p / "cmdline").string() + " (--election-timeout=2000)"});
 }
+
+TEST_CASE("discover_certificates: etcd's TLS files from the process, flags over environment",
+          "[tuning][discovery][certs]") {
+  ScratchDir dir;
+  FakeProc proc(dir);
+  const auto pid_dir = proc.add(
+      812, "etcd",
+      {"/usr/bin/etcd", "--data-dir=/var/lib/etcd", "--cert-file=/pki/server.crt",
+       "--peer-cert-file", "peer.crt"},
+      {"ETCD_CERT_FILE=/env/ignored.crt", "ETCD_TRUSTED_CA_FILE=/pki/ca.crt"}, "/pki/etcd");
+  const auto found = discover_certificates(isolated_config(dir), proc.root());
+  const std::string cmdline = (pid_dir / "cmdline").string();
+  const std::string environ = (pid_dir / "environ").string();
+  REQUIRE(found.certs.size() == 3);
+  CHECK(found.certs[0] ==
+        FoundCert{EtcdCert::cert, "/pki/server.crt", cmdline + " (--cert-file=/pki/server.crt)"});
+  // Relative to the process's working directory, as etcd opens it.
+  CHECK(found.certs[1] == FoundCert{EtcdCert::peer_cert, "/pki/etcd/peer.crt",
+                                    cmdline + " (--peer-cert-file=peer.crt)"});
+  CHECK(found.certs[2].which == EtcdCert::trusted_ca);
+  CHECK(found.certs[2].path == "/pki/ca.crt");
+  CHECK_THAT(found.certs[2].source, Contains("ETCD_TRUSTED_CA_FILE=/pki/ca.crt"));
+}
+
+TEST_CASE("discover_certificates: etcd's config file nests them, a manifest names them",
+          "[tuning][discovery][certs]") {
+  ScratchDir dir;
+  FakeProc proc(dir);
+  const auto file = dir.write("etcd.conf.yml",
+                              "data-dir: /var/lib/etcd\n"
+                              "client-transport-security:\n  cert-file: /pki/server.crt\n"
+                              "  trusted-ca-file: /pki/ca.crt\n"
+                              "peer-transport-security:\n  cert-file: /pki/peer.crt\n"
+                              "  trusted-ca-file: /pki/peer-ca.crt\n");
+  proc.add(900, "etcd", {"etcd", "--config-file", file.string()});
+  auto found = discover_certificates(isolated_config(dir), proc.root());
+  REQUIRE(found.certs.size() == 4);
+  CHECK(found.certs[0].path == "/pki/server.crt");
+  CHECK(found.certs[0].source == file.string() + " (cert-file: /pki/server.crt, --config-file in " +
+                                     (proc.root() / "900" / "cmdline").string() + ")");
+  CHECK(found.certs[1] == FoundCert{EtcdCert::peer_cert, "/pki/peer.crt", found.certs[1].source});
+  CHECK(found.certs[2].path == "/pki/ca.crt");
+  CHECK(found.certs[3].path == "/pki/peer-ca.crt");
+
+  // No process: the kubeadm manifest.
+  ScratchDir other;
+  auto config = isolated_config(other);
+  config.tuning.kubeadm_manifest =
+      other.write("etcd.yaml",
+                  "spec:\n  containers:\n  - name: etcd\n    command: [etcd, "
+                  "--cert-file=/etc/kubernetes/pki/etcd/server.crt]\n");
+  found = discover_certificates(config, other.path() / "proc");
+  REQUIRE(found.certs.size() == 1);
+  CHECK(found.certs[0].source == config.tuning.kubeadm_manifest.string() +
+                                     " (--cert-file=/etc/kubernetes/pki/etcd/server.crt)");
+
+  // A config file that gets the shape wrong says so.
+  const auto bad = from_etcd_config_file("client-transport-security: /pki/server.crt\n");
+  REQUIRE(bad.problems.size() == 1);
+  CHECK(bad.problems[0] == "client-transport-security: expected a mapping");
+}

@@ -181,6 +181,18 @@ struct TuningJob {
   bool operator==(const TuningJob&) const = default;
 };
 
+// Expiry of the certificates etcd and the warden use (certs/expiry.hpp):
+// etcd.tls's files and etcd's own, found like tuning's settings.
+struct CertificatesJob {
+  bool enabled = true;
+  // STATUS= and the log warn this long before one expires (the alert rules
+  // fire at 30 and 7 days whatever this says).
+  Duration warn_before{std::chrono::days(30)};
+  Schedule schedule{1h, 1min};
+
+  bool operator==(const CertificatesJob&) const = default;
+};
+
 struct Config {
   Etcd etcd;
   Metrics metrics;
@@ -193,6 +205,7 @@ struct Config {
   AlarmsJob alarms;
   SnapshotJob snapshot;
   TuningJob tuning;
+  CertificatesJob certificates;
 
   bool operator==(const Config&) const = default;
 };

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "etcd_warden/sched/job_result.hpp"
 
@@ -56,6 +57,14 @@ class WardenMetrics {
   prometheus::Family<prometheus::Gauge>& tuning_election_timeout_seconds;  // {kind}
   prometheus::Family<prometheus::Gauge>& tuning_verdict;
 
+  // etcd_warden_certificate_expiry_timestamp_seconds{path,role}: exactly the
+  // certificates of the last check; a file no longer in use loses its series.
+  struct CertificateSeries {
+    std::string path, role;
+    double not_after_seconds = 0;
+  };
+  void set_certificate_expiries(const std::vector<CertificateSeries>& series);
+
   static void set(prometheus::Family<prometheus::Gauge>& family, double value,
                   const std::map<std::string, std::string>& labels = {}) {
     family.Add(labels).Set(value);
@@ -74,6 +83,8 @@ class WardenMetrics {
   prometheus::Family<prometheus::Counter>& job_runs_total_;
   prometheus::Family<prometheus::Histogram>& job_duration_seconds_;
   prometheus::Family<prometheus::Gauge>& job_last_success_;
+  prometheus::Family<prometheus::Gauge>& certificate_expiry_;
+  std::vector<prometheus::Gauge*> certificate_series_;
 };
 
 // The HTTP endpoint. nullptr and an error when the address cannot be bound.

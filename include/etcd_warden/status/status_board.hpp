@@ -68,6 +68,10 @@ struct StatusBoard {
   // After a tuning run: the values checked and where each came from, e.g.
   // "heartbeat 100ms (/proc/812/cmdline), election 1s (etcd's default)".
   std::string tuning_settings;
+  // "CERT etcd-server expires in 5d: /etc/…/server.crt (+1 more)" while a
+  // certificate in use expires within certificates.warn_before (or has, or
+  // cannot be read); empty otherwise.
+  std::string certificate_alert;
   // What the warden is doing right now that users feel, e.g. a defrag in
   // place that stalls the member's clients; empty otherwise.
   std::string activity;

@@ -16,6 +16,7 @@
 // flags over ETCD_* variables; the parsers follow that.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -30,6 +31,13 @@ namespace etcd_warden::tuning {
 
 using Millis = std::chrono::milliseconds;
 
+// etcd's certificate files, as its flags name them.
+enum class EtcdCert { cert, peer_cert, trusted_ca, peer_trusted_ca };
+inline constexpr std::array<EtcdCert, 4> kEtcdCerts{
+    EtcdCert::cert, EtcdCert::peer_cert, EtcdCert::trusted_ca, EtcdCert::peer_trusted_ca};
+// "cert-file", "peer-cert-file", "trusted-ca-file", "peer-trusted-ca-file".
+std::string_view etcd_cert_flag(EtcdCert which);
+
 inline constexpr Millis kEtcdDefaultHeartbeat{100};
 inline constexpr Millis kEtcdDefaultElection{1000};
 
@@ -39,6 +47,9 @@ struct SourceValues {
   std::optional<std::filesystem::path> config_file;  // --config-file / ETCD_CONFIG_FILE
   std::optional<std::filesystem::path> data_dir;     // --data-dir / ETCD_DATA_DIR / data-dir
   std::vector<std::string> client_urls;              // --listen-client-urls, split at ','
+  // --cert-file and the like, indexed by EtcdCert; in etcd's config file
+  // they sit under client-transport-security and peer-transport-security.
+  std::array<std::optional<std::filesystem::path>, kEtcdCerts.size()> certs;
   // Values that were present but unusable, one line each:
   // "ETCD_HEARTBEAT_INTERVAL='fast': not a number of milliseconds".
   std::vector<std::string> problems;
@@ -83,5 +94,24 @@ struct Discovered {
 // Blocking (reads files, asks systemd over D-Bus with a 2 s deadline): run
 // it on the blocking pool. `proc_root` is for tests.
 Discovered discover(const config::Config& config, const std::filesystem::path& proc_root = "/proc");
+
+// One of etcd's certificate files and where it was found:
+// "/proc/812/cmdline (--cert-file=/etc/kubernetes/pki/etcd/server.crt)".
+struct FoundCert {
+  EtcdCert which = EtcdCert::cert;
+  std::filesystem::path path;  // absolute
+  std::string source;
+  bool operator==(const FoundCert&) const = default;
+};
+
+struct DiscoveredCerts {
+  std::vector<FoundCert> certs;    // in kEtcdCerts order, those that are set
+  std::vector<std::string> notes;  // as for discover()
+};
+
+// etcd's certificate files, from the same places as discover(): the running
+// member's process, else the first static place that names each. Blocking.
+DiscoveredCerts discover_certificates(const config::Config& config,
+                                      const std::filesystem::path& proc_root = "/proc");
 
 }  // namespace etcd_warden::tuning
