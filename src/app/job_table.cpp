@@ -3,6 +3,7 @@
 #include "etcd_warden/jobs/alarms_job.hpp"
 #include "etcd_warden/jobs/certificates_job.hpp"
 #include "etcd_warden/jobs/compaction_job.hpp"
+#include "etcd_warden/jobs/consistency_job.hpp"
 #include "etcd_warden/jobs/defrag_job.hpp"
 #include "etcd_warden/jobs/snapshot_job.hpp"
 #include "etcd_warden/jobs/status_job.hpp"
@@ -20,6 +21,7 @@ struct JobTable::Jobs {
         defrag(context),
         alarms(context),
         tuning(context),
+        consistency(context),
         certificates(context) {}
   jobs::StatusJob status;
   jobs::SnapshotJob snapshot;
@@ -27,6 +29,7 @@ struct JobTable::Jobs {
   jobs::DefragJob defrag;
   jobs::AlarmsJob alarms;
   jobs::TuningJob tuning;
+  jobs::ConsistencyJob consistency;
   jobs::CertificatesJob certificates;
 };
 
@@ -53,6 +56,9 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
                     [j] { return j->tuning.run(); },
                     {},
                     [j](std::ostream& out) { j->tuning.print_report(out); }});
+  specs_.push_back({"consistency", [](const config::Config& c) { return c.consistency.enabled; },
+                    [](const config::Config& c) { return c.consistency.schedule; },
+                    [j] { return j->consistency.run(); }});
   specs_.push_back({"certificates",
                     [](const config::Config& c) { return c.certificates.enabled; },
                     [](const config::Config& c) { return c.certificates.schedule; },

@@ -195,6 +195,14 @@ void tuning(YAML::Emitter& out, const TuningJob& j) {
   out << YAML::EndMap;
 }
 
+void consistency(YAML::Emitter& out, const ConsistencyJob& j) {
+  out << YAML::Key << "consistency" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  plain(out, "hash_timeout", format_duration(j.hash_timeout));
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
 void certificates(YAML::Emitter& out, const CertificatesJob& j) {
   out << YAML::Key << "certificates" << YAML::Value << YAML::BeginMap;
   plain(out, "enabled", boolean(j.enabled));
@@ -215,6 +223,7 @@ std::string render(const Config& c) {
   alarms(out, c.alarms);
   snapshot(out, c.snapshot);
   tuning(out, c.tuning);
+  consistency(out, c.consistency);
   certificates(out, c.certificates);
   out << YAML::EndMap;
   return std::string("# etcd-warden effective configuration: every setting, defaults included\n") +

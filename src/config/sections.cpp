@@ -331,6 +331,12 @@ void read_tuning(Section s, TuningJob& out) {
   read_schedule(s, out.schedule);
 }
 
+void read_consistency(Section s, ConsistencyJob& out) {
+  s.read("enabled", out.enabled);
+  read_positive(s, "hash_timeout", out.hash_timeout);
+  read_schedule(s, out.schedule);
+}
+
 void read_certificates(Section s, CertificatesJob& out) {
   s.read("enabled", out.enabled);
   read_positive(s, "warn_before", out.warn_before);
@@ -343,7 +349,7 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
   Config c;
   Section top(&root, "",
               {"etcd", "metrics", "log", "control", "coordination", "status", "compaction",
-               "defrag", "alarms", "snapshot", "tuning", "certificates"},
+               "defrag", "alarms", "snapshot", "tuning", "consistency", "certificates"},
               errors);
   read_etcd(top.child("etcd", {"endpoints", "tls", "auth", "metrics_url", "data_dir",
                                "dial_timeout", "request_timeout", "quota"}),
@@ -370,6 +376,9 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                                        "etcd_unit", "systemd_bus", "env_files", "kubeadm_manifest",
                                        "probe", "probe_dir", "probe_max_syncs", "probe_max_time"})),
               c.tuning);
+  read_consistency(
+      top.child("consistency", with_schedule({"enabled", "hash_timeout"})),
+      c.consistency);
   read_certificates(top.child("certificates", with_schedule({"enabled", "warn_before"})),
                     c.certificates);
   return c;

@@ -127,6 +127,7 @@ std::map<std::string, sdbus::Variant> ControlService::State::get_status() const 
   out["tuning_alert"] = text(board.tuning_alert);
   out["tuning_settings"] = text(board.tuning_settings);
   out["certificate_alert"] = text(board.certificate_alert);
+  out["consistency_alert"] = text(board.consistency_alert);
 
   out["member_polled"] = sdbus::Variant(m.polled);
   out["member_up"] = sdbus::Variant(m.up);

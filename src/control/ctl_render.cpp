@@ -102,6 +102,8 @@ void print_status(const json& s, std::ostream& out) {
   if (!settings.empty()) rows.push_back({"timeouts", settings});
   const auto tuning = str(s, "tuning_alert");
   if (!tuning.empty()) rows.push_back({"tuning", tuning + " (etcd-warden job tuning)"});
+  const auto consistency = str(s, "consistency_alert");
+  if (!consistency.empty()) rows.push_back({"consistency", consistency + " (docs/runbook.md)"});
   const auto certs = str(s, "certificate_alert");
   if (!certs.empty()) rows.push_back({"certificates", certs + " (etcd-warden job certificates)"});
   print_table(rows, out);

@@ -135,6 +135,7 @@ std::string status_json(const status::StatusBoard& board, const std::vector<JobV
       {"tuning_alert", string_or_null(board.tuning_alert)},
       {"tuning_settings", string_or_null(board.tuning_settings)},
       {"certificate_alert", string_or_null(board.certificate_alert)},
+      {"consistency_alert", string_or_null(board.consistency_alert)},
       {"activity", string_or_null(board.activity)},
   };
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -267,6 +267,14 @@ Task<Result<pb::DefragmentResponse>> Client::defragment(std::string url, config:
                                        timeout, WARDEN_ASYNC(maintenance, Defragment));
 }
 
+Task<Result<pb::HashKVResponse>> Client::hash_kv(std::string url, std::int64_t revision,
+                                                 config::Duration timeout) {
+  pb::HashKVRequest request;
+  request.set_revision(revision);
+  return unary<pb::HashKVResponse>(std::move(url), "HashKV", std::move(request), timeout,
+                                   WARDEN_ASYNC(maintenance, HashKV));
+}
+
 Task<Result<pb::MoveLeaderResponse>> Client::move_leader(std::string leader_url,
                                                          std::uint64_t target_id) {
   pb::MoveLeaderRequest request;

@@ -58,6 +58,7 @@ Task<util::Result<ClusterView>> probe_cluster(std::shared_ptr<etcd::Client> etcd
       // etcd 3.3 and older have no dbSizeInUse: the whole file counts as used.
       v.db_in_use = st->dbsizeinuse() > 0 ? Bytes::non_negative(st->dbsizeinuse()) : v.db_size;
       v.raft_index = st->raftindex();
+      v.revision = st->header().revision();
     }
     view.members.push_back(std::move(v));
   }

@@ -35,7 +35,8 @@ CoordKeys::CoordKeys(const std::string& prefix)
       inflight(coord::key_under(prefix, "defrag/inflight")),
       round(coord::key_under(prefix, "defrag/round")),
       disk_prefix(coord::key_under(prefix, "disk/")),
-      write_check(coord::key_under(prefix, "nospace-check")) {}
+      write_check(coord::key_under(prefix, "nospace-check")),
+      consistency(coord::key_under(prefix, "consistency")) {}
 
 std::string CoordKeys::disk(std::uint64_t member_id) const {
   return disk_prefix + hex_id(member_id);

@@ -12,6 +12,7 @@
 
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/coord/lease_lock.hpp"
+#include "etcd_warden/jobs/consistency_job.hpp"
 #include "etcd_warden/util/result.hpp"
 
 namespace etcd_warden::jobs {
@@ -94,6 +95,16 @@ Task<JobResult> DefragJob::run() {
   auto config = context_.config;
   auto etcd = context_.etcd;
   if (etcd->cancelled()) co_return JobResult::skipped("stopping");
+
+  // A defrag rewrites the member's whole database: not while the members'
+  // data disagree, which someone has to look into first.
+  auto evidence =
+      read_consistency(etcd, CoordKeys(config->coordination.prefix).consistency, nullptr);
+  const auto consistency = co_await std::move(evidence);
+  if (consistency && consistency->mismatch) {
+    co_return JobResult::skipped("held while " + consistency_alert(consistency) +
+                                 " stands (a defrag would rewrite the evidence)");
+  }
 
   std::uint64_t self = 0;
   auto probe = probe_cluster(etcd, &self);

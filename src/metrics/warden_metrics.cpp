@@ -67,6 +67,12 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
                        "election-timeout, by kind (current, recommended)")),
       tuning_verdict(gauge_family(*r, "etcd_warden_tuning_verdict",
                                   "Tuning verdict: 0 ok, 1 warn, 2 critical")),
+      consistency_mismatch(gauge_family(
+          *r, "etcd_warden_consistency_mismatch",
+          "1 while the last cross-member HashKV comparison found members that differ")),
+      consistency_last_check(
+          gauge_family(*r, "etcd_warden_consistency_last_check_timestamp_seconds",
+                       "Unix time of the last conclusive cross-member HashKV comparison")),
       registry_(r),
       snapshot_recheck_total_(BuildCounter()
                                   .Name("etcd_warden_snapshot_recheck_total")

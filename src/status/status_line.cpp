@@ -78,6 +78,7 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
   } else {
     for (const auto& alarm : m.alarms) add("ALARM " + alarm.type);
   }
+  if (!board.consistency_alert.empty()) add(board.consistency_alert);
   if (!board.activity.empty()) add(board.activity);
   // Measured without etcd's gRPC API: shown even when the member is down.
   if (!board.tuning_alert.empty()) add(board.tuning_alert);

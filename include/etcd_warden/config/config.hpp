@@ -181,6 +181,17 @@ struct TuningJob {
   bool operator==(const TuningJob&) const = default;
 };
 
+// Cross-member consistency (jobs/consistency_rule.hpp): HashKV on every
+// voting member at one revision, by the leader's warden.
+struct ConsistencyJob {
+  bool enabled = true;
+  // Per HashKV call: it reads the member's whole backend.
+  Duration hash_timeout{2min};
+  Schedule schedule{10min, 1min};
+
+  bool operator==(const ConsistencyJob&) const = default;
+};
+
 // Expiry of the certificates etcd and the warden use (certs/expiry.hpp):
 // etcd.tls's files and etcd's own, found like tuning's settings.
 struct CertificatesJob {
@@ -205,6 +216,7 @@ struct Config {
   AlarmsJob alarms;
   SnapshotJob snapshot;
   TuningJob tuning;
+  ConsistencyJob consistency;
   CertificatesJob certificates;
 
   bool operator==(const Config&) const = default;

@@ -77,6 +77,10 @@ class Client : public std::enable_shared_from_this<Client> {
   Task<Result<pb::CompactionResponse>> compact(pb::CompactionRequest request,
                                                config::Duration timeout);
   Task<Result<pb::DefragmentResponse>> defragment(std::string url, config::Duration timeout);
+  // The member's hash of its key space up to `revision` (0: the latest); it
+  // reads the whole backend, hence its own deadline.
+  Task<Result<pb::HashKVResponse>> hash_kv(std::string url, std::int64_t revision,
+                                           config::Duration timeout);
   Task<Result<pb::MoveLeaderResponse>> move_leader(std::string leader_url, std::uint64_t target_id);
   Task<Result<pb::LeaseGrantResponse>> lease_grant(std::chrono::seconds ttl);
   Task<Result<pb::LeaseRevokeResponse>> lease_revoke(std::int64_t id);

@@ -51,6 +51,7 @@ struct CoordKeys {
   std::string round;     // DefragRound: who had a turn in the current round
   std::string disk_prefix;
   std::string write_check;  // written and deleted to prove writes work after NOSPACE
+  std::string consistency;  // ConsistencyRecord of the last cross-member comparison
   std::string disk(std::uint64_t member_id) const;
   explicit CoordKeys(const std::string& prefix);
 };

@@ -31,6 +31,7 @@ struct MemberView {
   Bytes db_size;
   Bytes db_in_use;
   std::uint64_t raft_index = 0;
+  std::int64_t revision = 0;  // the store revision it has applied
 
   Bytes free() const { return db_size - db_in_use; }
 };

@@ -56,6 +56,9 @@ class WardenMetrics {
   prometheus::Family<prometheus::Gauge>& tuning_heartbeat_seconds;         // {kind}
   prometheus::Family<prometheus::Gauge>& tuning_election_timeout_seconds;  // {kind}
   prometheus::Family<prometheus::Gauge>& tuning_verdict;
+  // From the leader's warden's last conclusive check, on every warden.
+  prometheus::Family<prometheus::Gauge>& consistency_mismatch;
+  prometheus::Family<prometheus::Gauge>& consistency_last_check;
 
   // etcd_warden_certificate_expiry_timestamp_seconds{path,role}: exactly the
   // certificates of the last check; a file no longer in use loses its series.

@@ -68,6 +68,9 @@ struct StatusBoard {
   // After a tuning run: the values checked and where each came from, e.g.
   // "heartbeat 100ms (/proc/812/cmdline), election 1s (etcd's default)".
   std::string tuning_settings;
+  // "CONSISTENCY MISMATCH: m3 differs at revision 1234: …" while the leader's
+  // warden's last comparison found one; empty otherwise.
+  std::string consistency_alert;
   // "CERT etcd-server expires in 5d: /etc/…/server.crt (+1 more)" while a
   // certificate in use expires within certificates.warn_before (or has, or
   // cannot be read); empty otherwise.
