@@ -103,8 +103,7 @@ void read_endpoints(Section& s, std::vector<std::string>& out) {
     }
     if (!util::parse_endpoint(item.Scalar())) {
       s.fail_at(item, "endpoints",
-                "expected http(s)://host:port like https://127.0.0.1:2379, got " +
-                    in_quotes(item.Scalar()));
+                "expected http(s)://host:port like https://127.0.0.1:2379, got " + describe(item));
     }
   }
 }
@@ -376,9 +375,8 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                                        "etcd_unit", "systemd_bus", "env_files", "kubeadm_manifest",
                                        "probe", "probe_dir", "probe_max_syncs", "probe_max_time"})),
               c.tuning);
-  read_consistency(
-      top.child("consistency", with_schedule({"enabled", "hash_timeout"})),
-      c.consistency);
+  read_consistency(top.child("consistency", with_schedule({"enabled", "hash_timeout"})),
+                   c.consistency);
   read_certificates(top.child("certificates", with_schedule({"enabled", "warn_before"})),
                     c.certificates);
   return c;

@@ -7,6 +7,7 @@
 
 #include "etcd_warden/config/units.hpp"
 #include "etcd_warden/util/shell_quote.hpp"
+#include "etcd_warden/util/url.hpp"
 #include "etcd_warden/util/utf8.hpp"
 
 namespace etcd_warden::config::detail {
@@ -52,9 +53,16 @@ YAML::Mark ErrorSink::position(std::string_view key) const {
 }
 
 std::string describe(const YAML::Node& node) {
+  // The value as written (the error line escapes odd bytes), but never a
+  // secret (a password mistyped into an endpoint) and never more than a line.
+  constexpr std::size_t kMaxShown = 100;
   switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: {
+      std::string shown = util::without_credentials(node.Scalar());
+      if (shown.size() > kMaxShown)
+        shown = std::string(util::utf8_prefix(shown, kMaxShown)) + "...";
+      return "'" + shown + "'";
+    }
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Map:
@@ -287,12 +295,18 @@ void Section::open(const YAML::Node& node) {
   mark_ = node.Mark();
   if (node.IsNull()) return;
   if (!node.IsMap()) {
-    const std::string what = path_.empty() ? "the top level" : path_;
-    errors_->add(mark_, what + ": expected a map of settings, got " + describe(node));
+    // A single value at the top: another file given as the config (a
+    // password file, a key); its content is not repeated.
+    const bool top = path_.empty();
+    errors_->add(mark_, top && node.IsScalar()
+                            ? std::string("the top level: expected a map of settings, got a "
+                                          "single value (is this the warden's config file?)")
+                            : (top ? std::string("the top level") : path_) +
+                                  ": expected a map of settings, got " + describe(node));
     return;
   }
   is_map_ = true;
-  std::vector<std::string> seen;
+  std::unordered_set<std::string> seen;  // 60 000 keys must not take seconds
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {
       const std::string where = path_.empty() ? "the top level" : path_;
@@ -304,15 +318,14 @@ void Section::open(const YAML::Node& node) {
   }
 }
 
-void Section::check_key(const YAML::Node& key, std::vector<std::string>& seen) {
+void Section::check_key(const YAML::Node& key, std::unordered_set<std::string>& seen) {
   const auto& name = key.Scalar();
-  if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+  if (!seen.insert(name).second) {
     const auto* first = find(name);
     errors_->add(key.Mark(), "duplicate key '" + path(name) + "' (first set on line " +
                                  std::to_string(first->key_mark.line + 1) + ")");
     return;
   }
-  seen.push_back(name);
   if (std::find(allowed_.begin(), allowed_.end(), name) != allowed_.end()) return;
   std::string message = "unknown key '" + path(name) + "'";
   if (auto hint = closest(name, allowed_)) {

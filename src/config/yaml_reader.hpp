@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "etcd_warden/config/config.hpp"
@@ -140,7 +141,7 @@ class Section {
   };
 
   void open(const YAML::Node& node);
-  void check_key(const YAML::Node& key, std::vector<std::string>& seen);
+  void check_key(const YAML::Node& key, std::unordered_set<std::string>& seen);
   const Entry* find(std::string_view key) const;
   YAML::Mark mark_of(std::string_view key) const;
   void report(std::string_view key, const Problem& problem);

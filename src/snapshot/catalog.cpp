@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <system_error>
 
 #include "etcd_warden/io/error.hpp"
 #include "etcd_warden/io/unique_fd.hpp"
+#include "file_io.hpp"
 
 namespace etcd_warden::snapshot {
 
@@ -45,6 +47,26 @@ bool is_our_partial(std::string_view n) {
 // of their run, a few seconds after taken_at + duration).
 constexpr auto kSidecarWriteSlack = std::chrono::minutes(2);
 
+const char* compression_name(config::Compression c) {
+  return c == config::Compression::zstd ? "zstd" : "none";
+}
+
+// An uncompressed snapshot ends in etcd's sha256 of the database: one read of
+// 32 bytes compares it with the sidecar's, so an edited sha256 or a damaged
+// end shows in a listing. "" for zstd files (the trailer is inside the frame)
+// and when it cannot be read (the full check says why).
+std::string plain_trailer(const SnapshotEntry& e) {
+  constexpr std::size_t kTrailer = 32;
+  if (e.name.compression != config::Compression::none || e.file_bytes.value < kTrailer) return "";
+  io::UniqueFd fd(::open(e.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) return "";
+  std::array<unsigned char, kTrailer> bytes{};
+  const auto at = static_cast<off_t>(e.file_bytes.value - kTrailer);
+  if (::pread(fd.get(), bytes.data(), bytes.size(), at) != static_cast<ssize_t>(kTrailer))
+    return "";
+  return detail::hex(bytes);
+}
+
 void check_sidecar(SnapshotEntry& e) {
   const auto side = sidecar_path(e.path);
   struct stat st {};
@@ -68,6 +90,15 @@ void check_sidecar(SnapshotEntry& e) {
   } else if (e.info->revision != e.name.revision) {
     e.problem = side.string() + ": says revision " + std::to_string(e.info->revision) +
                 ", the name says " + std::to_string(e.name.revision);
+  } else if (e.info->compression != e.name.compression) {
+    e.problem = side.string() + ": says compression " + compression_name(e.info->compression) +
+                ", the name says " + compression_name(e.name.compression);
+  } else if (e.info->verified_at > std::chrono::system_clock::now() + kSidecarWriteSlack) {
+    e.problem = side.string() + ": says its check was at " + format_rfc3339(e.info->verified_at) +
+                ", which has not come yet";
+  } else if (auto trailer = plain_trailer(e); !trailer.empty() && trailer != e.info->sha256) {
+    e.problem = e.path.filename().string() + " ends in the sha256 " + trailer +
+                ", its sidecar says " + e.info->sha256;
   } else if (!e.info->recheck_failed.empty()) {
     e.problem = "re-check failed at " + e.info->recheck_failed;
   } else if (whole_seconds(e.mtime) > whole_seconds(mtime_of(st))) {

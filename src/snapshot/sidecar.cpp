@@ -4,12 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include <array>
+#include <span>
 
 #include "etcd_warden/io/error.hpp"
 #include "etcd_warden/io/file.hpp"
@@ -119,6 +123,18 @@ class Reader {
   std::string error_;
 };
 
+// sha256 of the keys in compact canonical form (nlohmann sorts them), so
+// whitespace and key order do not matter, values do.
+std::string checksum_of(const json& keys) {
+  const std::string text = keys.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), md.data(), &size, EVP_sha256(), nullptr) != 1) {
+    return "";
+  }
+  return detail::hex(std::span(md.data(), size));
+}
+
 // taken_at + duration, in whole seconds up (a duration past a year, which no
 // run takes, counts as none).
 sched::WallTime end_of_run(const SnapshotInfo& info) {
@@ -204,6 +220,7 @@ std::string to_json(const SnapshotInfo& info) {
   // Member names and versions come from etcd: any byte. U+FFFD for an
   // invalid one rather than an exception that loses the snapshot's sidecar.
   if (!info.recheck_failed.empty()) j["recheck_failed"] = info.recheck_failed;
+  j["checksum"] = checksum_of(j);
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -215,6 +232,18 @@ util::Result<SnapshotInfo> parse_sidecar(std::string_view text) {
     return util::fail(std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) return util::fail(std::string("not a JSON object"));
+  if (j.contains("checksum")) {
+    // Written by us with it: any value changed since (a sha256 "corrected"
+    // by hand, a size) shows. Sidecars from before it have none.
+    const json& given = j["checksum"];
+    json rest = j;
+    rest.erase("checksum");
+    if (!given.is_string() || given.get<std::string>() != checksum_of(rest)) {
+      return util::fail(std::string(
+          "key 'checksum': does not match the other keys: the sidecar was edited or damaged "
+          "since it was written"));
+    }
+  }
   Reader r(j);
   SnapshotInfo info;
   info.file = r.str("file");

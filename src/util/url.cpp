@@ -42,6 +42,15 @@ std::string without_userinfo(std::string_view text) {
   return std::string(text.substr(0, text.find("://") + 3)) + "***" + std::string(text.substr(at));
 }
 
+std::string without_credentials(std::string_view text) {
+  if (has_userinfo(text)) return without_userinfo(text);
+  const auto at = text.rfind('@');
+  if (at == std::string_view::npos || text.substr(0, at).find(':') == std::string_view::npos) {
+    return std::string(text);
+  }
+  return "***" + std::string(text.substr(at));
+}
+
 std::string Url::target() const {
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (!port.empty()) return shown + ":" + port;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -472,6 +473,19 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
   INFO(list.output);
   CHECK(list.output.find("re-check failed") == std::string::npos);
   CHECK(list.output.find("no:") == std::string::npos);
+
+  // The newest one rotted, unseen yet: restore-plan passes over it, says
+  // why, and offers the older one that still checks out.
+  const auto both = files(dir, kSnapshotFile);
+  const fs::path newest = *std::max_element(both.begin(), both.end());
+  REQUIRE(newest != old);
+  rot_byte(newest, 2 * 4096 + 7);
+  plan = warden_cli(work, yaml, {"restore-plan"});
+  INFO(plan.output);
+  CHECK_THAT(plan.output, Catch::Contains("restore-plan: passed over a newer snapshot that does "
+                                          "not verify: " +
+                                          newest.string()));
+  CHECK_THAT(plan.output, Catch::Contains(old.filename().string()));
 }
 
 TEST_CASE("snapshot verify refreshes the sidecar of a file only touched since", "[snapshot]") {

@@ -229,7 +229,9 @@ TEST_CASE("each kind of error names its line and column", "[config][loader]") {
        "test.yaml:3:1: invalid YAML: end of sequence flow not found"},
       {"a: b: c\n", "test.yaml:1:5: invalid YAML: illegal map value"},
       {"- etcd\n", "test.yaml:1:1: the top level: expected a map of settings, got a list"},
-      {"just text\n", "test.yaml:1:1: the top level: expected a map of settings, got 'just text'"},
+      {"just text\n",
+       "test.yaml:1:1: the top level: expected a map of settings, got a single value (is this the "
+       "warden's config file?)"},
       {"defrag: 5\n", "test.yaml:1:9: defrag: expected a map of settings, got '5'"},
       {"log: {level: info}\n---\nb: 2\n",
        "test.yaml:3:1: expected one YAML document, found another one here"},
@@ -722,4 +724,28 @@ TEST_CASE("strings and paths must be UTF-8, at their position", "[config][loader
   CHECK(r.errors[0].to_string().starts_with(
       "test.yaml:2:8: snapshot.dir: expected UTF-8 text, got '/var/lib/\\xff\\xfe'"));
   CHECK(r.errors[1].to_string().starts_with("test.yaml:3:18: "));
+}
+
+// Found by tests/probe/hostile_probe.py: a password in an endpoint written as
+// a single value, or without a scheme, and a password file given as the
+// config, were echoed by the error.
+TEST_CASE("no error repeats a password, however the value was mistyped", "[config][loader]") {
+  const std::string secret = "PROBE-SECRET-1";
+  for (const std::string& yaml :
+       {"etcd:\n  endpoints: https://root:" + secret + "@127.0.0.1:2379\n",
+        "etcd:\n  endpoints: [\"root:" + secret + "@127.0.0.1:2379\"]\n",
+        "etcd:\n  endpoints: [\"htps//root:" + secret + "@127.0.0.1:2379\"]\n", secret + "\n",
+        "log:\n  level: \"root:" + secret + "@host\"\n"}) {
+    INFO(yaml);
+    const auto r = load(yaml);
+    REQUIRE_FALSE(r.errors.empty());
+    for (const auto& m : messages(r)) {
+      INFO(m);
+      CHECK(m.find(secret) == std::string::npos);
+      CHECK(m.find("test.yaml:") == 0);
+    }
+  }
+  CHECK(only_error("etcd:\n  endpoints: [\"root:" + secret + "@127.0.0.1:2379\"]\n") ==
+        "test.yaml:2:15: etcd.endpoints: expected http(s)://host:port like "
+        "https://127.0.0.1:2379, got '***@127.0.0.1:2379'");
 }

@@ -15,6 +15,7 @@
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/sidecar.hpp"
+#include "support/sidecar_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace etcd_warden;
@@ -42,7 +43,7 @@ SnapshotInfo info_for(std::uint64_t file_bytes) {
   info.verified_at = kTaken;
   info.db_bytes = Bytes{file_bytes - 32};
   info.file_bytes = Bytes{file_bytes};
-  info.sha256 = std::string(64, 'a');
+  info.sha256 = std::string(64, 'a');  // an uncompressed file of 'a' bytes ends in it
   return info;
 }
 
@@ -58,7 +59,7 @@ TEST_CASE("catalog: a snapshot changed after its sidecar was written is not veri
           "[snapshot][catalog]") {
   TempDir tmp;
   const auto file = tmp / kFile;
-  write_file(file, std::string(4096, 'x'));
+  write_file(file, std::string(4096, '\xaa'));
   REQUIRE(write_sidecar(sidecar_path(file), info_for(4096)));
   set_mtime(file, kTaken);
   set_mtime(sidecar_path(file), kTaken);  // written in the same instant: fine
@@ -87,7 +88,7 @@ TEST_CASE("catalog: a sidecar written long after the check it records is not ver
           "[snapshot][catalog]") {
   TempDir tmp;
   const auto file = tmp / kFile;
-  write_file(file, std::string(4096, 'x'));
+  write_file(file, std::string(4096, '\xaa'));
   REQUIRE(write_sidecar(sidecar_path(file), info_for(4096)));
   set_mtime(file, kTaken);
   // Written a minute after its verified_at (a large copy's sidecar): fine.
@@ -113,7 +114,7 @@ TEST_CASE("catalog: a sidecar written long after the check it records is not ver
 
 TEST_CASE("sidecar: a hash that is not 64 hex digits, or a zero size, is no sidecar",
           "[snapshot][sidecar]") {
-  const auto good = to_json(info_for(4096));
+  const auto good = testing::without_checksum(to_json(info_for(4096)));
   REQUIRE(parse_sidecar(good));
   const auto with = [&](const std::string& key, const std::string& value) {
     std::string text = good;
@@ -133,4 +134,40 @@ TEST_CASE("sidecar: a hash that is not 64 hex digits, or a zero size, is no side
   CHECK(with("sha256", "\"" + std::string(64, 'g') + "\"") == "key 'sha256': " + hex);
   CHECK(with("file_bytes", "0") == "key 'file_bytes': expected a size above 0");
   CHECK(with("db_bytes", "0") == "key 'db_bytes': expected a size above 0");
+}
+
+// Found by tests/probe/hostile_probe.py: sidecars edited with their mtime put
+// back, a verified_at moved into the future to outlast the mtime rule, and a
+// compression that is not the file's, all listed as verified.
+TEST_CASE("catalog: a sidecar that cannot be right is not trusted, whatever its mtime",
+          "[snapshot][catalog]") {
+  TempDir tmp;
+  const auto file = tmp / kFile;
+  write_file(file, std::string(4096, '\xaa'));
+  const auto listed_problem = [&](SnapshotInfo info) {
+    REQUIRE(write_sidecar(sidecar_path(file), info));
+    set_mtime(file, kTaken);
+    set_mtime(sidecar_path(file), kTaken);
+    auto listed = list_snapshots(tmp.path());
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    return listed->front().problem;
+  };
+  CHECK(listed_problem(info_for(4096)).empty());
+
+  auto info = info_for(4096);
+  info.sha256 = std::string(63, 'a') + "b";  // the file ends in aa...aa
+  CHECK(listed_problem(info) == std::string(kFile) + " ends in the sha256 " + std::string(64, 'a') +
+                                    ", its sidecar says " + info.sha256);
+
+  info = info_for(4096);
+  info.compression = config::Compression::zstd;
+  CHECK(listed_problem(info) ==
+        sidecar_path(file).string() + ": says compression zstd, the name says none");
+
+  info = info_for(4096);
+  info.verified_at = std::chrono::sys_days{std::chrono::year{2200} / 1 / 1};
+  CHECK(listed_problem(info) == sidecar_path(file).string() +
+                                    ": says its check was at 2200-01-01T00:00:00Z, which has not "
+                                    "come yet");
 }

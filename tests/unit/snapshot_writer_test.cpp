@@ -29,6 +29,7 @@
 #include "etcd_warden/snapshot/verify.hpp"
 #include "support/fake_bbolt.hpp"
 #include "support/result_printing.hpp"
+#include "support/sidecar_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace etcd_warden;
@@ -430,7 +431,7 @@ TEST_CASE("sidecar: round trip, atomic private write, clear errors", "[snapshot]
   info.compression = Compression::zstd;
   info.duration = std::chrono::duration<double>(1.25);
 
-  const std::string json = to_json(info);
+  const std::string json = testing::without_checksum(to_json(info));
   CHECK_THAT(json, Contains("\"member_id\": \"8e9e05c52164694d\"") &&
                        Contains("\"taken_at\": \"2026-11-23T12:01:02Z\"") &&
                        Contains("\"compression\": \"zstd\"") &&
@@ -455,6 +456,13 @@ TEST_CASE("sidecar: round trip, atomic private write, clear errors", "[snapshot]
     const auto r = parse_sidecar(text);
     return r.ok() ? std::string() : r.error();
   };
+  // As written, with its checksum: one value changed by hand and it is refused.
+  std::string edited = to_json(info);
+  REQUIRE(parse_sidecar(edited));
+  edited.replace(edited.find("\"revision\": 43"), 14, "\"revision\": 44");
+  CHECK(error_of(edited) ==
+        "key 'checksum': does not match the other keys: the sidecar was edited or damaged since "
+        "it was written");
   CHECK_THAT(error_of("{"), StartsWith("not valid JSON: "));
   CHECK(error_of("[]") == "not a JSON object");
   std::string no_sha = json;

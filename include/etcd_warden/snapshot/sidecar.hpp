@@ -17,6 +17,9 @@
 // their run (taken_at + duration_seconds). The sidecar is written right after
 // that check, so the catalog does not trust one written much later (an edit).
 //
+// "checksum" is the sha256 of the other keys (compact JSON, keys sorted): a
+// sidecar whose values were edited after it was written does not parse.
+//
 // IDs are hex strings (as etcdctl prints them; 64-bit integers lose precision
 // in many JSON readers). Unknown keys are ignored when reading, for newer writers.
 #pragma once

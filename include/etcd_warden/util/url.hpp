@@ -39,5 +39,9 @@ bool has_userinfo(std::string_view text);
 // The URL with its credentials shown as "***": the only way to name such a
 // URL in an error.
 std::string without_userinfo(std::string_view text);
+// Any text with whatever may be credentials shown as "***": a URL's
+// userinfo, and a scheme-less "user:secret@host" too. For echoing a value
+// the user wrote (a config error) when it might be a mistyped endpoint.
+std::string without_credentials(std::string_view text);
 
 }  // namespace etcd_warden::util
