@@ -87,7 +87,8 @@ std::string now_hms() {
 std::string busy_schedules() {
   return "compaction: {every: 5s, retention: 500}\n"
          "defrag: {every: 10s, min_free: 512KiB, min_free_ratio: 0.05}\n"
-         "tuning: {every: 30s}\n";
+         "tuning: {every: 30s}\n"
+         "consistency: {every: 15s}\n";
 }
 
 // The log lines worth showing: what a job did (not what it skipped), the
@@ -95,7 +96,8 @@ std::string busy_schedules() {
 // status polls and repeated tuning runs are left out.
 bool interesting(const std::string& line) {
   static const std::regex shown(
-      "job=(compact|defrag|snapshot|alarms) result=(success|failure)|job=tuning result=failure|"
+      "job=(compact|defrag|snapshot|alarms|consistency) result=(success|failure)|"
+      "job=tuning result=failure|"
       "defrag start|handing leadership|leadership moved|tuning verdict|NOSPACE|CORRUPT| error |"
       " critical ");
   return std::regex_search(line, shown);

@@ -99,6 +99,12 @@ std::string format_status_line(const StatusBoard& board, sched::WallTime now) {
   // out over sd_notify and D-Bus, and job summaries quote file names and
   // etcd's errors, which may hold any byte.
   if (line.size() > kMax) line = std::string(util::utf8_prefix(line, kMax - 3)) + "...";
+  // One line: sd_notify takes newline-separated assignments, so a newline
+  // in a member name, an etcd error or a record another warden wrote would
+  // send its own (WATCHDOG=trigger has systemd kill us).
+  for (auto& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
   return util::valid_utf8(line);
 }
 

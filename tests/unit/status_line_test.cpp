@@ -97,3 +97,17 @@ TEST_CASE("byte sizes print in binary units", "[status]") {
   CHECK(to_string(Bytes::gib(2)) == "2GiB");
   CHECK((Bytes::mib(1) - Bytes::gib(1)) == Bytes{0});
 }
+
+// sd_notify reads newline-separated assignments: a newline from etcd (a
+// member name, an error) or from a record another warden wrote must not
+// become one of its own.
+TEST_CASE("status line: one line whatever etcd sends, no assignment smuggled in", "[status]") {
+  auto b = healthy_leader();
+  b.member.name = "m1\nWATCHDOG=trigger";
+  b.consistency_alert = "CONSISTENCY MISMATCH: m3\r\nSTOPPING=1 differs";
+  const auto line = status::format_status_line(b, sched::WallTime{});
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.find('\r') == std::string::npos);
+  CHECK(line.find("m1 WATCHDOG=trigger") != std::string::npos);
+  CHECK(line.starts_with("CONSISTENCY MISMATCH: m3  STOPPING=1 differs; "));
+}
