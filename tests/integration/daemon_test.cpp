@@ -228,7 +228,9 @@ TEST_CASE("TLS with a client certificate works and a wrong CA is a clear error",
     Warden warden(cluster, 0);
     REQUIRE(warden.process->wait_ready());
     REQUIRE_EVENTUALLY(warden.metric_is("etcd_warden_etcd_up 1"), 10s);
-    CHECK(warden.status_contains("m1"));
+    // STATUS= follows the status job's metrics, and the jobs run at start
+    // (the certificates job among them) each send it: wait for the line.
+    CHECK_EVENTUALLY(warden.status_contains("m1"), 10s);
   }
   const auto& tls = cluster.tls_material();
   std::string yaml = etcd_config_yaml(cluster, 0);
