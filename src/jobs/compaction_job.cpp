@@ -21,8 +21,7 @@ Task<util::Result<Compacted>> compact_to(std::shared_ptr<etcd::Client> etcd, std
   auto call = etcd->compact(std::move(request), timeout);
   auto answer = co_await std::move(call);
   if (answer) co_return Compacted{false, "compacted to revision " + std::to_string(revision)};
-  // etcd's mvcc.ErrCompacted: "mvcc: required revision has been compacted".
-  if (answer.error().message.find("required revision has been compacted") != std::string::npos) {
+  if (answer.error().compacted()) {
     co_return Compacted{true, "already compacted past revision " + std::to_string(revision)};
   }
   co_return util::fail(answer.error().to_string());

@@ -17,15 +17,6 @@ namespace pb = ::etcdserverpb;
 
 namespace {
 
-// etcd's mvcc errors, both OUT_OF_RANGE: the revision is below the compact
-// revision, or above what the member has applied.
-bool compacted(const etcd::Error& e) {
-  return e.message.find("required revision has been compacted") != std::string::npos;
-}
-bool future(const etcd::Error& e) {
-  return e.message.find("required revision is a future revision") != std::string::npos;
-}
-
 struct Asked {
   std::vector<MemberHash> answers;
   std::optional<etcd::Error> error;  // the first member that did not answer
@@ -170,8 +161,9 @@ Task<JobResult> ConsistencyJob::compare(std::shared_ptr<const config::Config> co
     if (asked.error) {
       const etcd::Error& e = *asked.error;
       last_problem = asked.who + ": " + e.to_string();
-      if (!compacted(e) && !future(e)) co_return JobResult::failure("HashKV on " + last_problem);
-      if (compacted(e)) compact_floor = *target;  // compacted past it meanwhile: above it
+      if (!e.compacted() && !e.future_revision())
+        co_return JobResult::failure("HashKV on " + last_problem);
+      if (e.compacted()) compact_floor = *target;  // compacted past it meanwhile: above it
       continue;
     }
     auto judged = judge_hashes(*target, asked.answers);

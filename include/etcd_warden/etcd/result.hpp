@@ -21,6 +21,14 @@ struct Error {
   bool refused_by_learner() const {
     return message.find("not supported for learner") != std::string::npos;
   }
+  // etcd's mvcc errors (OUT_OF_RANGE) for a revision below the compact
+  // revision (ErrCompacted) or above what the member has applied (ErrFutureRev).
+  bool compacted() const {
+    return message.find("required revision has been compacted") != std::string::npos;
+  }
+  bool future_revision() const {
+    return message.find("required revision is a future revision") != std::string::npos;
+  }
 };
 
 template <class T>
