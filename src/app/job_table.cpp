@@ -5,6 +5,7 @@
 #include "etcd_warden/jobs/compaction_job.hpp"
 #include "etcd_warden/jobs/consistency_job.hpp"
 #include "etcd_warden/jobs/defrag_job.hpp"
+#include "etcd_warden/jobs/drill_job.hpp"
 #include "etcd_warden/jobs/snapshot_job.hpp"
 #include "etcd_warden/jobs/status_job.hpp"
 #include "etcd_warden/jobs/tuning_job.hpp"
@@ -22,7 +23,8 @@ struct JobTable::Jobs {
         alarms(context),
         tuning(context),
         consistency(context),
-        certificates(context) {}
+        certificates(context),
+        drill(context) {}
   jobs::StatusJob status;
   jobs::SnapshotJob snapshot;
   jobs::CompactionJob compaction;
@@ -31,6 +33,7 @@ struct JobTable::Jobs {
   jobs::TuningJob tuning;
   jobs::ConsistencyJob consistency;
   jobs::CertificatesJob certificates;
+  jobs::DrillJob drill;
 };
 
 JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(context)) {
@@ -65,6 +68,10 @@ JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(con
                     [j] { return j->certificates.run(); },
                     {},
                     [j](std::ostream& out) { j->certificates.print_report(out); }});
+  specs_.push_back({"drill", [](const config::Config& c) { return c.drill.enabled; },
+                    [](const config::Config& c) { return c.drill.schedule; },
+                    [j] { return j->drill.run(); }, [j] { j->drill.start(); },
+                    [j](std::ostream& out) { j->drill.print_report(out); }});
 }
 
 JobTable::~JobTable() = default;

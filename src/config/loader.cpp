@@ -31,6 +31,7 @@ void resolve_paths(Config& c, const fs::path& base) {
   resolve(c.etcd.data_dir, base);
   resolve(c.snapshot.dir, base);
   for (auto& dir : c.snapshot.copy_to) resolve(dir, base);
+  resolve(c.drill.etcd_bin_dir, base);
 }
 
 // Each file the config names must be a regular file we can read, within the

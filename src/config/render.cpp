@@ -211,6 +211,17 @@ void certificates(YAML::Emitter& out, const CertificatesJob& j) {
   out << YAML::EndMap;
 }
 
+void drill(YAML::Emitter& out, const DrillJob& j) {
+  out << YAML::Key << "drill" << YAML::Value << YAML::BeginMap;
+  plain(out, "enabled", boolean(j.enabled));
+  text(out, "etcd_bin_dir", j.etcd_bin_dir.string());
+  plain(out, "restore_timeout", format_duration(j.restore_timeout));
+  plain(out, "start_timeout", format_duration(j.start_timeout));
+  plain(out, "disk_margin", format_size(j.disk_margin));
+  schedule(out, j.schedule);
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string render(const Config& c) {
@@ -225,6 +236,7 @@ std::string render(const Config& c) {
   tuning(out, c.tuning);
   consistency(out, c.consistency);
   certificates(out, c.certificates);
+  drill(out, c.drill);
   out << YAML::EndMap;
   return std::string("# etcd-warden effective configuration: every setting, defaults included\n") +
          out.c_str() + "\n";

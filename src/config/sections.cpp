@@ -342,13 +342,22 @@ void read_certificates(Section s, CertificatesJob& out) {
   read_schedule(s, out.schedule);
 }
 
+void read_drill(Section s, DrillJob& out) {
+  s.read("enabled", out.enabled);
+  s.read("etcd_bin_dir", out.etcd_bin_dir);
+  read_positive(s, "restore_timeout", out.restore_timeout);
+  read_positive(s, "start_timeout", out.start_timeout);
+  s.read("disk_margin", out.disk_margin);
+  read_schedule(s, out.schedule);
+}
+
 }  // namespace
 
 Config read_config(const YAML::Node& root, ErrorSink& errors) {
   Config c;
   Section top(&root, "",
               {"etcd", "metrics", "log", "control", "coordination", "status", "compaction",
-               "defrag", "alarms", "snapshot", "tuning", "consistency", "certificates"},
+               "defrag", "alarms", "snapshot", "tuning", "consistency", "certificates", "drill"},
               errors);
   read_etcd(top.child("etcd", {"endpoints", "tls", "auth", "metrics_url", "data_dir",
                                "dial_timeout", "request_timeout", "quota"}),
@@ -379,6 +388,9 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
                    c.consistency);
   read_certificates(top.child("certificates", with_schedule({"enabled", "warn_before"})),
                     c.certificates);
+  read_drill(top.child("drill", with_schedule({"enabled", "etcd_bin_dir", "restore_timeout",
+                                               "start_timeout", "disk_margin"})),
+             c.drill);
   return c;
 }
 

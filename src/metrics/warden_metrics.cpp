@@ -73,6 +73,13 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
       consistency_last_check(
           gauge_family(*r, "etcd_warden_consistency_last_check_timestamp_seconds",
                        "Unix time of the last conclusive cross-member HashKV comparison")),
+      drill_last_success(
+          gauge_family(*r, "etcd_warden_drill_last_success_timestamp_seconds",
+                       "Unix time the last restore drill succeeded (kept across restarts)")),
+      drill_duration_seconds(gauge_family(
+          *r, "etcd_warden_drill_duration_seconds",
+          "Seconds the last successful restore drill took from restore to a serving etcd "
+          "(the measured recovery time for this database size)")),
       registry_(r),
       snapshot_recheck_total_(BuildCounter()
                                   .Name("etcd_warden_snapshot_recheck_total")

@@ -153,4 +153,12 @@ Discovered discover(const config::Config& config, const std::filesystem::path& p
   return out;
 }
 
+std::optional<int> find_etcd_pid(const config::Etcd& etcd, std::vector<std::string>& notes,
+                                 const std::filesystem::path& proc_root) {
+  auto search = detail::find_member_process(etcd, proc_root);
+  notes.insert(notes.end(), search.notes.begin(), search.notes.end());
+  if (!search.member) return std::nullopt;
+  return search.member->pid;
+}
+
 }  // namespace etcd_warden::tuning

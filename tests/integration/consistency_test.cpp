@@ -28,15 +28,6 @@ namespace {
 
 const std::string kMarker = "DIVERGE-MARKER-0123456789abcdef";
 
-bool same_revision_everywhere(const EtcdCluster& cluster) {
-  const auto all = cluster.status();
-  if (all.empty() || !all.front()) return false;
-  for (const auto& s : all) {
-    if (!s || s->revision != all.front()->revision) return false;
-  }
-  return true;
-}
-
 // Every copy of the marker in the member's db (the live page and stale ones
 // in free pages) gets one letter changed; returns how many.
 int alter_marker(const fs::path& db) {
@@ -71,7 +62,7 @@ TEST_CASE("consistency: a healthy cluster agrees, and a follower's warden shows 
           "[consistency]") {
   EtcdCluster cluster({.members = 3});
   for (int i = 0; i < 20; ++i) cluster.put("/k/" + std::to_string(i), "v" + std::to_string(i));
-  REQUIRE(wait_until([&] { return same_revision_everywhere(cluster); }, 10s));
+  REQUIRE(wait_until([&] { return cluster.same_revision(); }, 10s));
   const Wardens wardens(cluster);
   const int leader = cluster.leader_index();
   REQUIRE(leader >= 0);
@@ -101,13 +92,13 @@ TEST_CASE("consistency: a diverged member is named on every warden and defrag is
   for (int i = 0; i < 5; ++i) cluster.put("/warden/k" + std::to_string(i), "before");
   cluster.put("/diverge", kMarker);
   for (int i = 5; i < 8; ++i) cluster.put("/warden/k" + std::to_string(i), "after");
-  REQUIRE(wait_until([&] { return same_revision_everywhere(cluster); }, 10s));
+  REQUIRE(wait_until([&] { return cluster.same_revision(); }, 10s));
 
   const std::size_t odd = 2;                      // m3
   REQUIRE(cluster.stop_member(odd).has_value());  // a clean stop: bbolt holds everything applied
   REQUIRE(alter_marker(cluster.member(odd).data_dir / "member" / "snap" / "db") >= 1);
   cluster.start_member(odd);
-  REQUIRE(wait_until([&] { return same_revision_everywhere(cluster); }, 20s));
+  REQUIRE(wait_until([&] { return cluster.same_revision(); }, 20s));
   // The member serves the altered value from its own store.
   const auto local =
       cluster.etcdctl_on(odd, {"get", "/diverge", "--print-value-only", "--consistency=s"});

@@ -399,21 +399,6 @@ TEST_CASE("the restore plan restores a 3-member cluster with its keys and revisi
 
 namespace {
 
-// Flips one byte in place and puts the mtime back: bit rot, which no mtime shows.
-void rot_byte(const fs::path& file, std::streamoff at) {
-  const auto mtime = fs::last_write_time(file);
-  {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(at);
-    char c = 0;
-    f.read(&c, 1);
-    f.seekp(at);
-    c = static_cast<char>(c ^ 0x01);
-    f.write(&c, 1);
-  }
-  fs::last_write_time(file, mtime);
-}
-
 // Makes the snapshot and its last check look two days old, as if it had sat
 // there (write_sidecar gives the sidecar its verified_at as mtime).
 void age_last_check(const fs::path& snap) {
@@ -439,7 +424,7 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
   const auto first = files(dir, kSnapshotFile);
   REQUIRE(first.size() == 1);
   const fs::path old = first.front();
-  rot_byte(old, 2 * 4096 + 7);
+  flip_byte(old, 2 * 4096 + 7);
   age_last_check(old);
 
   // Unchanged size and mtime: only reading the bytes can tell.
@@ -464,7 +449,7 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
   CHECK(plan.output.find("does not verify") != std::string::npos);
 
   // The bytes put back and checked by hand: verified again.
-  rot_byte(old, 2 * 4096 + 7);
+  flip_byte(old, 2 * 4096 + 7);
   auto verify = run_cli({"snapshot", "verify", old.string()}, 30s);
   INFO(verify.output);
   CHECK(verify.exit_code == 0);
@@ -479,7 +464,7 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
   const auto both = files(dir, kSnapshotFile);
   const fs::path newest = *std::max_element(both.begin(), both.end());
   REQUIRE(newest != old);
-  rot_byte(newest, 2 * 4096 + 7);
+  flip_byte(newest, 2 * 4096 + 7);
   plan = warden_cli(work, yaml, {"restore-plan"});
   INFO(plan.output);
   CHECK_THAT(plan.output, Catch::Contains("restore-plan: passed over a newer snapshot that does "

@@ -400,6 +400,15 @@ std::optional<std::string> EtcdCluster::get(const std::string& key) const {
   return base64_decode(j["kvs"][0].value("value", std::string()));
 }
 
+bool EtcdCluster::same_revision() const {
+  const auto all = status();
+  if (all.empty() || !all.front()) return false;
+  for (const auto& s : all) {
+    if (!s || s->revision != all.front()->revision) return false;
+  }
+  return true;
+}
+
 std::vector<std::optional<EtcdMemberStatus>> EtcdCluster::status() const {
   std::vector<std::optional<EtcdMemberStatus>> out(members_.size());
   // One etcdctl for all members: it prints the members that answer on stdout

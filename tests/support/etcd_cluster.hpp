@@ -167,6 +167,8 @@ class EtcdCluster {
   // `endpoint status` of each member, learners included (nullopt where it
   // does not answer, and for removed members).
   std::vector<std::optional<EtcdMemberStatus>> status() const;
+  // Every member answers status() at one revision (all caught up).
+  bool same_revision() const;
   // Index of the member that says it is the leader, or -1.
   int leader_index() const;
   // Waits until some member is leader; returns its index or -1 at the deadline.

@@ -75,4 +75,18 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+void flip_byte(const std::filesystem::path& file, std::streamoff at, char mask) {
+  const auto mtime = std::filesystem::last_write_time(file);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(at);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(at);
+    c = static_cast<char>(c ^ mask);
+    f.write(&c, 1);
+  }
+  std::filesystem::last_write_time(file, mtime);
+}
+
 }  // namespace etcd_warden::testing

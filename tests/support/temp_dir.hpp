@@ -32,5 +32,8 @@ class TempDir {
 void write_file(const std::filesystem::path& path, std::string_view content);
 // The whole file, or "" when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
+// XORs the byte at `at` with `mask` in place and puts the mtime back: bit
+// rot, which no mtime shows.
+void flip_byte(const std::filesystem::path& file, std::streamoff at, char mask = 0x01);
 
 }  // namespace etcd_warden::testing

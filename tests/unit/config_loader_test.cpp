@@ -494,6 +494,12 @@ TEST_CASE("render loads back to an equal config", "[config][loader]") {
     c.snapshot.hook_timeout = 10s;
     c.tuning.heartbeat_interval = 250ms;
     c.tuning.election_timeout = 2500ms;
+    c.drill.enabled = false;
+    c.drill.etcd_bin_dir = "/opt/etcd 3.5/bin";
+    c.drill.restore_timeout = 3min;
+    c.drill.start_timeout = 45s;
+    c.drill.disk_margin = etcd_warden::Bytes::mib(10);
+    c.drill.schedule = Schedule{12h, 30min, std::nullopt, std::nullopt};
     const auto text = render(c);
     INFO(text);
     CHECK(load_ok(text) == c);
@@ -534,7 +540,11 @@ TEST_CASE("render shows every key and no secret", "[config][loader]") {
                           "copy_to: []",
                           "max_age: ~",
                           "heartbeat_interval: ~",
-                          "every: 15m"}) {
+                          "every: 15m",
+                          "drill:",
+                          "etcd_bin_dir: \"\"",
+                          "start_timeout: 2m",
+                          "every: 1d"}) {
     CHECK_THAT(text, Catch::Contains(key));
   }
   CHECK_THAT(text, !Catch::Contains("password:"));
@@ -550,6 +560,8 @@ etcd:
 snapshot:
   dir: snaps
   copy_to: [../copies, /mnt/x]
+drill:
+  etcd_bin_dir: etcd-3.5/bin
 )";
   const auto c = load_ok(yaml, "/etc/etcd-warden/config.yaml");
   CHECK(c.etcd.tls->ca == "/etc/etcd-warden/pki/ca.crt");
@@ -560,6 +572,7 @@ snapshot:
   CHECK(c.etcd.data_dir == "/etc/etcd-warden/data");
   CHECK(c.snapshot.dir == "/etc/etcd-warden/snaps");
   CHECK(c.snapshot.copy_to == std::vector<fs::path>{"/etc/copies", "/mnt/x"});
+  CHECK(c.drill.etcd_bin_dir == "/etc/etcd-warden/etcd-3.5/bin");
 
   // A name without a directory gives no base: the paths stay as written.
   const auto bare = load_ok(yaml, "config.yaml");

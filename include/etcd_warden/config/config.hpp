@@ -204,6 +204,21 @@ struct CertificatesJob {
   bool operator==(const CertificatesJob&) const = default;
 };
 
+// The restore drill (jobs/drill_job.hpp): the newest verified snapshot
+// restored into <snapshot.dir>/.drill and served by a throwaway etcd on
+// loopback, then compared with the live cluster.
+struct DrillJob {
+  bool enabled = true;
+  // Where etcd and etcdutl/etcdctl are; empty: beside the running etcd, else PATH.
+  std::filesystem::path etcd_bin_dir;
+  Duration restore_timeout{10min};      // the restore command
+  Duration start_timeout{2min};         // until the throwaway etcd answers
+  Bytes disk_margin = Bytes::mib(256);  // free space left beyond the restore's need
+  Schedule schedule{24h, 1h};
+
+  bool operator==(const DrillJob&) const = default;
+};
+
 struct Config {
   Etcd etcd;
   Metrics metrics;
@@ -218,6 +233,7 @@ struct Config {
   TuningJob tuning;
   ConsistencyJob consistency;
   CertificatesJob certificates;
+  DrillJob drill;
 
   bool operator==(const Config&) const = default;
 };

@@ -59,6 +59,9 @@ class WardenMetrics {
   // From the leader's warden's last conclusive check, on every warden.
   prometheus::Family<prometheus::Gauge>& consistency_mismatch;
   prometheus::Family<prometheus::Gauge>& consistency_last_check;
+  // The last successful restore drill (also in <snapshot.dir>/.drill.json).
+  prometheus::Family<prometheus::Gauge>& drill_last_success;
+  prometheus::Family<prometheus::Gauge>& drill_duration_seconds;
 
   // etcd_warden_certificate_expiry_timestamp_seconds{path,role}: exactly the
   // certificates of the last check; a file no longer in use loses its series.

@@ -114,4 +114,9 @@ struct DiscoveredCerts {
 DiscoveredCerts discover_certificates(const config::Config& config,
                                       const std::filesystem::path& proc_root = "/proc");
 
+// The pid of this member's etcd process (as discover() finds it), nullopt
+// when none is found; `notes` as for discover(). Blocking.
+std::optional<int> find_etcd_pid(const config::Etcd& etcd, std::vector<std::string>& notes,
+                                 const std::filesystem::path& proc_root = "/proc");
+
 }  // namespace etcd_warden::tuning
