@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
@@ -42,10 +43,14 @@ std::string prefix_end(std::string prefix) {
 }  // namespace
 
 void put_values(const std::string& endpoint, const std::string& prefix, std::size_t count,
-                std::size_t value_bytes) {
+                std::size_t value_bytes, std::optional<std::uint64_t> seed) {
   auto kv = etcdserverpb::KV::NewStub(channel(endpoint));
-  const std::string value(value_bytes, 'x');
+  std::string value(value_bytes, 'x');
+  std::mt19937_64 random(seed.value_or(0));
   for (std::size_t i = 0; i < count; ++i) {
+    if (seed) {
+      for (auto& c : value) c = static_cast<char>(random());
+    }
     etcdserverpb::PutRequest r;
     r.set_key(prefix + std::to_string(i));
     r.set_value(value);

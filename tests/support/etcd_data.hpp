@@ -5,13 +5,16 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace etcd_warden::testing {
 
 // Puts `count` keys "<prefix><n>" with values of `value_bytes`; throws on a failure.
+// With `seed`, each value is random bytes from it (incompressible, like
+// Secrets); without, 'x' repeated.
 void put_values(const std::string& endpoint, const std::string& prefix, std::size_t count,
-                std::size_t value_bytes);
+                std::size_t value_bytes, std::optional<std::uint64_t> seed = std::nullopt);
 // Deletes every key under `prefix`; returns how many went.
 std::int64_t delete_prefix(const std::string& endpoint, const std::string& prefix);
 // Compacts to the current revision and waits for the physical compaction.
