@@ -21,31 +21,24 @@
 //
 // Targets (issue 5): uncompressed >= 1.0x etcdctl's throughput, zstd >= 0.9x,
 // peak RSS <= etcdctl's; medians over the rounds.
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
+#include "support/child_usage.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/temp_dir.hpp"
 #include "support/warden.hpp"
@@ -53,8 +46,6 @@
 using namespace etcd_warden::testing;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-extern char** environ;
 
 namespace {
 
@@ -304,106 +295,6 @@ FillResult fill(const std::string& endpoint, std::uint64_t target_bytes, std::ui
 }
 
 // --- runs ---------------------------------------------------------------------
-
-struct ChildResult {
-  int exit_code = -1;
-  double wall_seconds = 0;
-  double peak_rss_mib = 0;      // VmHWM: private memory and mapped file pages
-  double peak_private_mib = 0;  // RssAnon: without the binary's and libraries' pages
-};
-
-struct MemorySample {
-  double hwm_mib = 0, private_mib = 0;
-};
-
-// VmHWM and RssAnon of `pid`; zeros once it is gone.
-MemorySample memory_of(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  MemorySample m;
-  while (status >> key) {
-    if (key == "VmHWM:") status >> m.hwm_mib;
-    if (key == "RssAnon:") status >> m.private_mib;
-    status.ignore(1 << 12, '\n');
-  }
-  m.hwm_mib /= 1024;
-  m.private_mib /= 1024;
-  return m;
-}
-
-// Peak memory of a child, read from /proc every 5 ms on a thread of its own
-// so that the spawning thread's wall time stays exact. VmHWM is the kernel's
-// high-water mark of the child's RSS, so only a rise in its last few ms could
-// be missed. wait4's ru_maxrss cannot be used: exec starts it at the
-// high-water mark of the address space the child had before exec, which with
-// posix_spawn (vfork) or fork is this bench's own, so every tool showed the
-// bench's 28.5 MiB.
-class MemorySampler {
- public:
-  explicit MemorySampler(pid_t pid)
-      : thread_([this, pid] {
-          while (!stop_) {
-            const MemorySample m = memory_of(pid);
-            peak_.hwm_mib = std::max(peak_.hwm_mib, m.hwm_mib);
-            peak_.private_mib = std::max(peak_.private_mib, m.private_mib);
-            std::this_thread::sleep_for(5ms);
-          }
-        }) {}
-  ~MemorySampler() {
-    if (thread_.joinable()) stop();
-  }
-  MemorySampler(const MemorySampler&) = delete;
-  MemorySampler& operator=(const MemorySampler&) = delete;
-
-  // Stops sampling (call once the child has been reaped) and returns the peaks.
-  MemorySample stop() {
-    stop_ = true;
-    thread_.join();
-    return peak_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  MemorySample peak_;  // written by the thread only, read after join
-  std::thread thread_;
-};
-
-// Spawns argv (stdout and stderr to `log`), waits for it and samples its memory meanwhile.
-ChildResult run_child(const std::vector<std::string>& argv, const EnvVars& extra_env,
-                      const fs::path& log) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  ChildResult r;
-  pid_t pid = -1;
-  const auto start = std::chrono::steady_clock::now();
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("spawn " + argv[0] + ": " + std::strerror(rc));
-  // posix_spawn returns once the child has exec'd: from here on /proc shows its own memory.
-  MemorySampler sampler(pid);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
-  }
-  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const MemorySample peak = sampler.stop();
-  r.peak_rss_mib = peak.hwm_mib;
-  r.peak_private_mib = peak.private_mib;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  return r;
-}
 
 enum class Tool { etcdctl, warden_none, warden_zstd };
 constexpr std::array<Tool, 3> kTools = {Tool::etcdctl, Tool::warden_none, Tool::warden_zstd};

@@ -144,10 +144,11 @@ std::vector<Command> commands() {
        cmd_job},
       {"ctl", control::kCtlUsage, "talk to the running daemon over D-Bus (status table, -o json)",
        [](const Args& a) { return control::run_ctl(a.words, a.config); }},
-      {"snapshot", "snapshot verify FILE | list",
-       "check a snapshot file's integrity / list kept snapshots",
+      {"snapshot", "snapshot verify FILE | list | fetch TARGET NAME [DEST] | upload TARGET FILE",
+       "check a snapshot file's integrity / list kept snapshots, local and on upload targets / "
+       "download one from a target, checked / upload one by hand",
        [](const Args& a) { return snapshot_command(a.words, a.config, std::cout, std::cerr); }},
-      {"restore-plan", "restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT]",
+      {"restore-plan", "restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT | TARGET:NAME]",
        "print the exact per-member restore steps for this cluster (each member's data dir: "
        "this warden's etcd.data_dir, the one its own warden reported, or --data-dir)",
        [](const Args& a) { return restore_plan_command(a.words, a.config, std::cout, std::cerr); }},

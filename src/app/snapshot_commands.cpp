@@ -5,10 +5,13 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "etcd_warden/app/runtime.hpp"
 #include "etcd_warden/config/loader.hpp"
 #include "etcd_warden/jobs/maintenance_ops.hpp"
+#include "etcd_warden/remote/fetch.hpp"
+#include "etcd_warden/remote/upload.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
 #include "etcd_warden/snapshot/recheck.hpp"
@@ -98,7 +101,119 @@ int list(const config::Config& cfg, std::ostream& out, std::ostream& err) {
       out << line;
     }
   }
+  for (const auto& target : cfg.snapshot.upload) {
+    const std::string where = "upload target " + target.name + " (s3://" + target.s3.bucket + "/" +
+                              target.s3.prefix + ")";
+    auto opened = remote::open_target(target);
+    auto listed = opened ? remote::list_remote(*opened) : util::fail(opened.error());
+    if (!listed) {
+      err << where << ": " << listed.error() << "\n";
+      code = 1;
+      continue;
+    }
+    out << where << ": " << listed->size() << " snapshot(s)\n";
+    if (listed->empty()) continue;
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-58s %10s  %-20s %9s  %s\n", "FILE", "REVISION",
+                  "TAKEN (UTC)", "SIZE", "VERIFIED");
+    out << line;
+    for (const auto& e : *listed) {
+      const char* verified = e.verified ? "yes, checked after upload (HEAD), sidecar present"
+                                        : "no: no sidecar (an upload that did not finish)";
+      std::snprintf(line, sizeof line, "  %-58s %10lld  %-20s %9s  %s\n", e.file.c_str(),
+                    static_cast<long long>(e.name.revision),
+                    snapshot::format_rfc3339(e.name.taken).c_str(),
+                    to_string(Bytes{e.size}).c_str(), verified);
+      out << line;
+    }
+  }
   return code;
+}
+
+const config::UploadTarget* find_target(const config::Config& cfg, const std::string& name) {
+  for (const auto& t : cfg.snapshot.upload) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::string target_names(const config::Config& cfg) {
+  std::string names;
+  for (const auto& t : cfg.snapshot.upload) names += (names.empty() ? "" : ", ") + t.name;
+  return names.empty() ? "none configured (snapshot.upload)" : names;
+}
+
+// The target a command names, opened (endpoint, credentials); nullopt once
+// `err` says why, `code` then 2 for an unknown name, 1 for one that cannot
+// be opened.
+std::optional<remote::Target> open_named(const config::Config& cfg, const std::string& name,
+                                         const char* command, std::ostream& err, int& code) {
+  const auto* target = find_target(cfg, name);
+  if (!target) {
+    err << command << ": no upload target '" << name << "' (targets: " << target_names(cfg)
+        << ")\n";
+    code = 2;
+    return std::nullopt;
+  }
+  auto opened = remote::open_target(*target);
+  if (!opened) {
+    err << command << ": " << opened.error() << "\n";
+    code = 1;
+    return std::nullopt;
+  }
+  if (!opened->credentials_warning.empty())
+    err << "warning: " << opened->credentials_warning << "\n";
+  return std::move(*opened);
+}
+
+// `snapshot fetch TARGET NAME [DEST]`: downloads, checks, writes atomically.
+int fetch(const config::Config& cfg, const std::string& target_name, const std::string& name,
+          const std::filesystem::path& dest, std::ostream& out, std::ostream& err) {
+  int code = 0;
+  const auto opened = open_named(cfg, target_name, "snapshot fetch", err, code);
+  if (!opened) return code;
+  auto fetched = remote::fetch_snapshot(*opened, name, dest, nullptr);
+  if (!fetched) {
+    err << "snapshot fetch: " << fetched.error() << "\n";
+    return 1;
+  }
+  out << fetched->file.string() << ": fetched from " << target_name << ", "
+      << to_string(fetched->info.file_bytes) << ", revision " << fetched->info.revision
+      << ", sha256 " << fetched->info.sha256 << " (matches its sidecar and etcd's trailer)\n";
+  return 0;
+}
+
+// `snapshot upload TARGET FILE`: what the job does after a snapshot, by hand
+// (a verified local snapshot with its sidecar).
+int upload(const config::Config& cfg, const std::string& target_name, const std::string& file,
+           std::ostream& out, std::ostream& err) {
+  int code = 0;
+  const auto opened = open_named(cfg, target_name, "snapshot upload", err, code);
+  if (!opened) return code;
+  auto info = snapshot::read_sidecar(snapshot::sidecar_path(file));
+  if (!info) {
+    err << "snapshot upload: " << info.error() << " (only verified snapshots are uploaded)\n";
+    return 1;
+  }
+  if (info->file != std::filesystem::path(file).filename().string()) {
+    err << "snapshot upload: " << file << ": its sidecar describes " << info->file << "\n";
+    return 1;
+  }
+  auto report =
+      remote::upload_snapshot(*opened, file, *info, std::chrono::system_clock::now(), nullptr);
+  if (!report) {
+    err << "snapshot upload: " << report.error() << "\n";
+    return 1;
+  }
+  for (const auto& n : report->notes) out << n << "\n";
+  for (const auto& w : report->warnings) err << "warning: " << w << "\n";
+  char took[32];
+  std::snprintf(took, sizeof took, "%.2fs", report->took.count());
+  out << "uploaded " << file << " to s3://" << opened->config.s3.bucket << "/" << report->key
+      << " (" << to_string(report->bytes) << ", "
+      << (report->parts ? std::to_string(report->parts) : "1")
+      << (report->parts ? " parts" : " PUT") << ", " << took << ")\n";
+  return 0;
 }
 
 }  // namespace
@@ -110,14 +225,23 @@ int snapshot_command(const std::vector<std::string>& words, const std::string& c
     auto cfg = load(config_path, err);
     return cfg ? list(*cfg, out, err) : 1;
   }
-  err << "usage: etcd-warden snapshot verify FILE | etcd-warden snapshot list\n";
+  if ((words.size() == 4 || words.size() == 5) && words[1] == "fetch") {
+    auto cfg = load(config_path, err);
+    return cfg ? fetch(*cfg, words[2], words[3], words.size() == 5 ? words[4] : ".", out, err) : 1;
+  }
+  if (words.size() == 4 && words[1] == "upload") {
+    auto cfg = load(config_path, err);
+    return cfg ? upload(*cfg, words[2], words[3], out, err) : 1;
+  }
+  err << "usage: etcd-warden snapshot verify FILE | snapshot list | snapshot fetch TARGET NAME "
+         "[DEST] | snapshot upload TARGET FILE\n";
   return 2;
 }
 
 int restore_plan_command(const std::vector<std::string>& words, const std::string& config_path,
                          std::ostream& out, std::ostream& err) {
   constexpr const char* kUsage =
-      "usage: etcd-warden restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT]\n";
+      "usage: etcd-warden restore-plan [--data-dir NAME=PATH ...] [SNAPSHOT | TARGET:NAME]\n";
   std::string named;
   std::map<std::string, std::filesystem::path> overrides;  // member name -> data dir
   for (std::size_t i = 1; i < words.size(); ++i) {
@@ -147,7 +271,34 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
   // which newer ones were passed over and why.
   snapshot::PlanInput in;
   std::optional<snapshot::CheckedSnapshot> checked;
-  if (!named.empty()) {
+  const auto colon = named.find(':');
+  const config::UploadTarget* remote_target =
+      colon == std::string::npos ? nullptr : find_target(*cfg, named.substr(0, colon));
+  if (remote_target) {
+    // A snapshot on an upload target: it must be a verified upload (its
+    // sidecar is there); the plan's first step fetches and checks it.
+    const std::string name = named.substr(colon + 1);
+    auto opened = remote::open_target(*remote_target);
+    auto listed = opened ? remote::list_remote(*opened) : util::fail(opened.error());
+    if (!listed) {
+      err << "restore-plan: " << listed.error() << "\n";
+      return 1;
+    }
+    const auto it = std::find_if(listed->begin(), listed->end(),
+                                 [&](const remote::RemoteEntry& e) { return e.file == name; });
+    if (it == listed->end() || !it->verified) {
+      err << "restore-plan: " << named
+          << (it == listed->end() ? " is not on that target" : " has no sidecar (not verified)")
+          << "; see `etcd-warden snapshot list`\n";
+      return 1;
+    }
+    // Not snapshot.dir itself: it may hold a file of that name, and its
+    // retention must not count a snapshot fetched for a restore.
+    in.snapshot = cfg->snapshot.dir / "restore" / name;
+    in.fetch_target = remote_target->name;
+    in.fetch_name = name;
+    in.compressed = it->name.compression == config::Compression::zstd;
+  } else if (!named.empty()) {
     in.snapshot = std::filesystem::absolute(named);
     auto check = snapshot::check_snapshot(in.snapshot);
     if (!check) {
@@ -180,7 +331,7 @@ int restore_plan_command(const std::vector<std::string>& words, const std::strin
       return 1;
     }
   }
-  in.compressed = checked->bytes.compressed;
+  if (checked) in.compressed = checked->bytes.compressed;
   if (auto name = snapshot::parse_snapshot_file_name(in.snapshot.filename().string()))
     in.revision = name->revision;
 

@@ -1,10 +1,12 @@
 #include "etcd_warden/config/loader.hpp"
 
+#include <cstdlib>
 #include <sstream>
 #include <system_error>
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "etcd_warden/config/credentials.hpp"
 #include "etcd_warden/io/file.hpp"
 #include "sections.hpp"
 #include "yaml_reader.hpp"
@@ -32,6 +34,13 @@ void resolve_paths(Config& c, const fs::path& base) {
   resolve(c.snapshot.dir, base);
   for (auto& dir : c.snapshot.copy_to) resolve(dir, base);
   resolve(c.drill.etcd_bin_dir, base);
+  for (auto& target : c.snapshot.upload) {
+    // "$CREDENTIALS_DIRECTORY/NAME" is relative to systemd's directory.
+    if (!target.s3.credentials_file.string().starts_with(kCredentialsDirectoryPrefix)) {
+      resolve(target.s3.credentials_file, base);
+    }
+    resolve(target.s3.ca, base);
+  }
 }
 
 // Each file the config names must be a regular file we can read, within the
@@ -51,6 +60,24 @@ void check_referenced_files(const Config& c, detail::ErrorSink& errors) {
     if (!read) {
       errors.add(errors.position(key), std::string(key) + ": cannot read " + path->string() + ": " +
                                            read.error().reason());
+    }
+  }
+  for (std::size_t i = 0; i < c.snapshot.upload.size(); ++i) {
+    const auto& s3 = c.snapshot.upload[i].s3;
+    const auto key = "snapshot.upload[" + std::to_string(i) + "].s3.";
+    if (!s3.ca.empty()) {
+      if (auto read = io::read_file(s3.ca, kMaxReferencedFileBytes); !read) {
+        errors.add(errors.position(key + "tls.ca"),
+                   key + "tls.ca: cannot read " + s3.ca.string() + ": " + read.error().reason());
+      }
+    }
+    // A systemd credential exists only inside the unit: outside it (a
+    // check-config from a shell) there is nothing to read yet.
+    const bool from_systemd = s3.credentials_file.string().starts_with(kCredentialsDirectoryPrefix);
+    if (from_systemd && std::getenv("CREDENTIALS_DIRECTORY") == nullptr) continue;
+    if (auto creds = read_credentials(s3.credentials_file); !creds) {
+      errors.add(errors.position(key + "credentials_file"),
+                 key + "credentials_file: " + creds.error());
     }
   }
 }

@@ -162,6 +162,46 @@ void alarms(YAML::Emitter& out, const AlarmsJob& j) {
   out << YAML::EndMap;
 }
 
+const char* path_style_name(PathStyle style) {
+  switch (style) {
+    case PathStyle::path:
+      return "true";
+    case PathStyle::virtual_host:
+      return "false";
+    case PathStyle::automatic:
+      break;
+  }
+  return "auto";
+}
+
+// The targets, with the credentials file's path but never its content.
+void upload(YAML::Emitter& out, const std::vector<UploadTarget>& targets) {
+  out << YAML::Key << "upload" << YAML::Value;
+  if (targets.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const auto& t : targets) {
+    out << YAML::BeginMap;
+    text(out, "name", t.name);
+    out << YAML::Key << "s3" << YAML::Value << YAML::BeginMap;
+    text(out, "endpoint", t.s3.endpoint);
+    text(out, "region", t.s3.region);
+    text(out, "bucket", t.s3.bucket);
+    text(out, "prefix", t.s3.prefix);
+    plain(out, "path_style", path_style_name(t.s3.path_style));
+    text(out, "credentials_file", t.s3.credentials_file.string());
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    text(out, "ca", t.s3.ca.string());
+    out << YAML::EndMap << YAML::EndMap;
+    plain(out, "keep_last", std::to_string(t.keep_last));
+    duration(out, "max_age", t.max_age, "not set: only keep_last limits how many are kept");
+    plain(out, "part_size", format_size(t.part_size));
+    plain(out, "parts_in_flight", std::to_string(t.parts_in_flight));
+    plain(out, "timeout", format_duration(t.timeout));
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 void snapshot(YAML::Emitter& out, const SnapshotJob& j) {
   out << YAML::Key << "snapshot" << YAML::Value << YAML::BeginMap;
   plain(out, "enabled", boolean(j.enabled));
@@ -174,6 +214,7 @@ void snapshot(YAML::Emitter& out, const SnapshotJob& j) {
   string_list(out, "copy_to", path_strings(j.copy_to));
   text(out, "hook", j.hook);
   plain(out, "hook_timeout", format_duration(j.hook_timeout));
+  upload(out, j.upload);
   schedule(out, j.schedule);
   out << YAML::EndMap;
 }

@@ -1,6 +1,7 @@
 #include "sections.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "checks.hpp"
 #include "etcd_warden/config/units.hpp"
@@ -276,6 +277,127 @@ void read_copy_to(Section& s, std::vector<std::filesystem::path>& out) {
   }
 }
 
+// S3's rules for a bucket name (the DNS-compatible ones every provider takes).
+bool is_bucket_name(std::string_view b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  auto edge = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!edge(b.front()) || !edge(b.back())) return false;
+  return std::all_of(b.begin(), b.end(), [&](char c) { return edge(c) || c == '.' || c == '-'; });
+}
+
+bool is_target_name(std::string_view n) {
+  return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+void read_s3(Section s, S3Location& out) {
+  if (s.read("endpoint", out.endpoint) && !out.endpoint.empty()) {
+    if (util::has_userinfo(out.endpoint)) {
+      s.fail("endpoint", "must not hold a user name or password (" +
+                             in_quotes(util::without_userinfo(out.endpoint)) +
+                             "); put the keys in credentials_file");
+    } else if (!is_http_url(out.endpoint) || util::parse_http_url(out.endpoint)->path.size() > 1) {
+      s.fail("endpoint", "expected a URL like https://s3.example.com:9000 (no path), got " +
+                             in_quotes(out.endpoint));
+    }
+  }
+  if (s.read("region", out.region) && out.region.empty()) s.fail("region", "must not be empty");
+  if (!s.read("bucket", out.bucket)) {
+    s.fail("bucket", "is required");
+  } else if (!is_bucket_name(out.bucket)) {
+    s.fail("bucket",
+           "expected 3 to 63 lower-case letters, digits, '.' or '-', got " + in_quotes(out.bucket));
+  }
+  if (s.read("prefix", out.prefix)) {
+    if (out.prefix.starts_with('/')) {
+      s.fail("prefix", "must not start with '/' (keys are relative to the bucket), got " +
+                           in_quotes(out.prefix));
+    } else if (!out.prefix.empty() && !out.prefix.ends_with('/')) {
+      out.prefix += '/';  // a "directory" of the bucket: "etcd" means "etcd/"
+    }
+  }
+  if (const auto style = s.value("path_style")) {
+    const std::string v = style->IsScalar() ? style->Scalar() : "";
+    if (v == "auto") {
+      out.path_style = PathStyle::automatic;
+    } else if (v == "true") {
+      out.path_style = PathStyle::path;
+    } else if (v == "false") {
+      out.path_style = PathStyle::virtual_host;
+    } else {
+      s.fail("path_style", "expected auto, true or false, got " + describe(*style));
+    }
+  }
+  if (!s.read("credentials_file", out.credentials_file) || out.credentials_file.empty()) {
+    s.fail("credentials_file",
+           "is required: an AWS credentials file or KEY=VALUE file (mode 0600), or "
+           "$CREDENTIALS_DIRECTORY/NAME with systemd's LoadCredential=");
+  }
+  s.remember("credentials_file");
+  Section tls = s.child("tls", {"ca"});
+  tls.read("ca", out.ca);
+  tls.remember("ca");
+}
+
+void read_upload_target(Section s, UploadTarget& out) {
+  if (!s.read("name", out.name)) {
+    s.fail("name", "is required (it names the target in metrics, logs and `snapshot fetch`)");
+  } else if (!is_target_name(out.name)) {
+    s.fail("name",
+           "expected letters, digits, '.', '-' or '_' (at most 64), got " + in_quotes(out.name));
+  }
+  if (s.has("s3")) {
+    read_s3(s.child("s3", {"endpoint", "region", "bucket", "prefix", "path_style",
+                           "credentials_file", "tls"}),
+            out.s3);
+  } else {
+    s.fail("s3", "is required: the bucket to upload to");
+  }
+  if (s.read("keep_last", out.keep_last) && out.keep_last < 1) {
+    s.fail("keep_last", "must be at least 1: the newest uploaded snapshot is always kept");
+  }
+  read_positive(s, "max_age", out.max_age);
+  // S3 refuses parts under 5 MiB (but the last) and over 5 GiB.
+  if (s.read("part_size", out.part_size) &&
+      (out.part_size < Bytes::mib(5) || out.part_size > Bytes::gib(5))) {
+    s.fail("part_size", "must be between 5MiB and 5GiB, got " + describe(*s.value("part_size")));
+  }
+  if (s.read("parts_in_flight", out.parts_in_flight) &&
+      (out.parts_in_flight < 1 || out.parts_in_flight > 16)) {
+    s.fail("parts_in_flight",
+           "must be between 1 and 16, got " + describe(*s.value("parts_in_flight")));
+  }
+  read_positive(s, "timeout", out.timeout);
+}
+
+void read_upload(Section& snapshot, std::vector<UploadTarget>& out) {
+  const auto node = snapshot.value("upload");
+  if (!node || node->IsNull()) return;
+  if (!node->IsSequence()) {
+    snapshot.fail("upload",
+                  "expected a list of targets ({name, s3: {...}}), got " + describe(*node));
+    return;
+  }
+  const YAML::Node& list = *node;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node item = list[i];
+    UploadTarget target;
+    read_upload_target(snapshot.item(item, "upload[" + std::to_string(i) + "]",
+                                     {"name", "s3", "keep_last", "max_age", "part_size",
+                                      "parts_in_flight", "timeout"}),
+                       target);
+    for (const auto& earlier : out) {
+      if (!target.name.empty() && earlier.name == target.name) {
+        snapshot.fail_at(
+            item, "upload",
+            "target name " + in_quotes(target.name) + " is used twice; each target needs its own");
+      }
+    }
+    out.push_back(std::move(target));
+  }
+}
+
 void read_snapshot(Section s, SnapshotJob& out) {
   s.read("enabled", out.enabled);
   if (s.read("dir", out.dir) && out.dir.empty()) s.fail("dir", "must not be empty");
@@ -294,6 +416,7 @@ void read_snapshot(Section s, SnapshotJob& out) {
   read_copy_to(s, out.copy_to);
   s.read("hook", out.hook);
   read_positive(s, "hook_timeout", out.hook_timeout);
+  read_upload(s, out.upload);
   read_schedule(s, out.schedule);
 }
 
@@ -375,9 +498,9 @@ Config read_config(const YAML::Node& root, ErrorSink& errors) {
       c.defrag);
   read_alarms(top.child("alarms", with_schedule({"enabled"})), c.alarms);
   read_snapshot(
-      top.child("snapshot",
-                with_schedule({"enabled", "dir", "compression", "compression_level", "keep_last",
-                               "max_age", "recheck_every", "copy_to", "hook", "hook_timeout"})),
+      top.child("snapshot", with_schedule({"enabled", "dir", "compression", "compression_level",
+                                           "keep_last", "max_age", "recheck_every", "copy_to",
+                                           "hook", "hook_timeout", "upload"})),
       c.snapshot);
   read_tuning(top.child("tuning",
                         with_schedule({"enabled", "heartbeat_interval", "election_timeout",

@@ -341,6 +341,11 @@ Section Section::child(std::string_view key, std::vector<std::string_view> allow
   return Section(entry ? &entry->value : nullptr, path(key), std::move(allowed), *errors_);
 }
 
+Section Section::item(const YAML::Node& node, std::string_view suffix,
+                      std::vector<std::string_view> allowed) {
+  return Section(&node, path(suffix), std::move(allowed), *errors_);
+}
+
 const Section::Entry* Section::find(std::string_view key) const {
   // The first occurrence wins; later ones were reported as duplicates.
   auto it =

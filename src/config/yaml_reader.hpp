@@ -101,6 +101,10 @@ class Section {
 
   // The sub-map `key`, with the keys it allows.
   Section child(std::string_view key, std::vector<std::string_view> allowed);
+  // A map inside one of this section's values (an element of a list), named
+  // "<path>.<suffix>" in messages: "snapshot.upload[0]".
+  Section item(const YAML::Node& node, std::string_view suffix,
+               std::vector<std::string_view> allowed);
 
   // The value of `key` if the file sets it.
   std::optional<YAML::Node> value(std::string_view key) const;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "etcd_warden/etcd/snapshot_stream.hpp"
+#include "etcd_warden/remote/upload.hpp"
 #include "etcd_warden/snapshot/actions.hpp"
 #include "etcd_warden/snapshot/catalog.hpp"
 #include "etcd_warden/snapshot/naming.hpp"
@@ -39,7 +40,18 @@ struct StartScan {
 
 }  // namespace
 
+SnapshotJob::SnapshotJob(JobContext& context)
+    : context_(context), upload_thread_(std::make_unique<asio::thread_pool>(1)) {}
+
+SnapshotJob::~SnapshotJob() {
+  stop_uploads_->store(true);
+  upload_thread_->join();
+}
+
 void SnapshotJob::start(std::function<void()> done) {
+  for (const auto& target : context_.config->snapshot.upload) {
+    context_.metrics.declare_upload_target(target.name);
+  }
   cleaned_up_ = true;  // the first run need not look again
   asio::co_spawn(context_.executor, scan_at_start(std::move(done)), asio::detached);
 }
@@ -233,11 +245,83 @@ Task<sched::JobResult> SnapshotJob::run() {
                   (hook.timed_out ? "timed out" : "exited " + std::to_string(hook.exit_code));
     }
   }
-  // The local snapshot is good either way; a failed copy or hook still fails
-  // the run so that alerts see it.
+  if (!cfg.upload.empty()) {
+    auto upload_op = upload(written->path, info);
+    for (const auto& p : co_await std::move(upload_op)) {
+      problems += (problems.empty() ? "" : "; ") + p;
+    }
+  }
+  // The local snapshot is good either way; a failed copy, hook or upload
+  // still fails the run so that alerts see it. The problem comes first:
+  // STATUS= cuts long lines.
   if (!problems.empty())
-    co_return sched::JobResult::failure("snapshot ok (" + summary + ") but " + problems);
+    co_return sched::JobResult::failure("local snapshot ok, but " + problems + " (" + summary +
+                                        ")");
   co_return sched::JobResult::success(summary);
+}
+
+namespace {
+
+struct UploadDone {
+  util::Result<remote::UploadReport> report = util::fail("not run");
+  std::string credentials_warning;
+};
+
+// "target 'x': PUT ...": the target is named by the caller's sentence already.
+std::string without_target(const std::string& error, const std::string& target) {
+  const std::string prefix = "target '" + target + "': ";
+  return error.starts_with(prefix) ? error.substr(prefix.size()) : error;
+}
+
+}  // namespace
+
+Task<std::vector<std::string>> SnapshotJob::upload(std::filesystem::path file,
+                                                   snapshot::SnapshotInfo info) {
+  const auto config = context_.config;
+  std::vector<std::string> problems;
+  for (const auto& target : config->snapshot.upload) {
+    context_.metrics.declare_upload_target(target.name);
+    context_.board.activity = "snapshot: uploading to " + target.name;
+    if (context_.status_changed) context_.status_changed();
+    auto op = offload(*upload_thread_, context_.executor,
+                      [target, file, info, now = context_.clock.wall_now(), stop = stop_uploads_] {
+                        UploadDone done;
+                        auto opened = remote::open_target(target);
+                        if (!opened) {
+                          done.report = util::fail(opened.error());
+                          return done;
+                        }
+                        done.credentials_warning = opened->credentials_warning;
+                        done.report = remote::upload_snapshot(*opened, file, info, now, stop.get());
+                        return done;
+                      });
+    const UploadDone done = co_await std::move(op);
+    context_.board.activity.clear();
+    if (context_.status_changed) context_.status_changed();
+    if (!done.credentials_warning.empty())
+      spdlog::warn("snapshot upload: {}", done.credentials_warning);
+    context_.metrics.snapshot_uploaded(target.name, done.report.ok());
+    if (!done.report) {
+      spdlog::error("snapshot upload to {} failed, the local snapshot is kept: {}", target.name,
+                    done.report.error());
+      problems.push_back("upload to " + target.name +
+                         " failed: " + without_target(done.report.error(), target.name));
+      continue;
+    }
+    const remote::UploadReport& r = *done.report;
+    for (const auto& n : r.notes) spdlog::info("snapshot upload: {}", n);
+    for (const auto& w : r.warnings) spdlog::warn("snapshot upload: {}", w);
+    const std::map<std::string, std::string> labels{{"target", target.name}};
+    metrics::WardenMetrics::set(context_.metrics.upload_last_success,
+                                sched::unix_seconds_exact(context_.clock.wall_now()), labels);
+    metrics::WardenMetrics::set(context_.metrics.upload_bytes, r.bytes.as_double(), labels);
+    metrics::WardenMetrics::set(context_.metrics.upload_duration_seconds, r.took.count(), labels);
+    spdlog::info("snapshot uploaded to {}: s3://{}/{} size={} {} took={}", target.name,
+                 target.s3.bucket, r.key, to_string(r.bytes),
+                 r.parts ? "parts=" + std::to_string(r.parts) : std::string("single PUT"),
+                 seconds_text(r.took));
+  }
+  co_return problems;
 }
 
 }  // namespace etcd_warden::jobs

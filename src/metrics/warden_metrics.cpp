@@ -80,12 +80,25 @@ WardenMetrics::WardenMetrics(const std::shared_ptr<prometheus::Registry>& r)
           *r, "etcd_warden_drill_duration_seconds",
           "Seconds the last successful restore drill took from restore to a serving etcd "
           "(the measured recovery time for this database size)")),
+      upload_last_success(
+          gauge_family(*r, "etcd_warden_snapshot_upload_last_success_timestamp_seconds",
+                       "Unix time of the last verified upload to each snapshot.upload target")),
+      upload_bytes(gauge_family(*r, "etcd_warden_snapshot_upload_bytes",
+                                "Bytes of the last successful upload, by target")),
+      upload_duration_seconds(gauge_family(
+          *r, "etcd_warden_snapshot_upload_duration_seconds",
+          "Seconds the last successful upload took (send, check, sidecar), by target")),
       registry_(r),
       snapshot_recheck_total_(BuildCounter()
                                   .Name("etcd_warden_snapshot_recheck_total")
                                   .Help("Scheduled re-checks of kept snapshots against their "
                                         "sha256, by result (ok, failed)")
                                   .Register(*r)),
+      upload_total_(BuildCounter()
+                        .Name("etcd_warden_snapshot_upload_total")
+                        .Help("Uploads of snapshots to snapshot.upload targets, by target and "
+                              "result (success, failure)")
+                        .Register(*r)),
       job_runs_total_(BuildCounter()
                           .Name("etcd_warden_job_runs_total")
                           .Help("Job runs by job and result (success, failure, skipped)")
@@ -114,6 +127,18 @@ void WardenMetrics::set_certificate_expiries(const std::vector<CertificateSeries
     gauge.Set(s.not_after_seconds);
     certificate_series_.push_back(&gauge);
   }
+}
+
+void WardenMetrics::declare_upload_target(const std::string& target) {
+  for (const char* result : {"success", "failure"}) {
+    upload_total_.Add({{"target", target}, {"result", result}});
+  }
+  upload_bytes.Add({{"target", target}});
+  upload_duration_seconds.Add({{"target", target}});
+}
+
+void WardenMetrics::snapshot_uploaded(const std::string& target, bool ok) {
+  upload_total_.Add({{"target", target}, {"result", ok ? "success" : "failure"}}).Increment();
 }
 
 void WardenMetrics::snapshot_rechecked(bool ok) {

@@ -104,6 +104,8 @@ util::Status check_plan_input(const PlanInput& in) {
     if (auto s = pasteable(flag, "the etcdctl flag", "correct etcd.tls in the config"); !s)
       return s;
   }
+  if (auto s = pasteable(in.fetch_target, "the upload target's name", "rename the target"); !s)
+    return s;
   // Made by restore-plan itself, checked all the same.
   if (auto s = pasteable(in.cluster_token, "the cluster token", "a bug: report it"); !s) return s;
   return pasteable(in.stamp, "the stamp", "a bug: report it");
@@ -137,8 +139,16 @@ util::Result<std::string> build_restore_plan(const PlanInput& in) {
       << "# Every member restores the SAME snapshot. Keys written after revision " << in.revision
       << " are lost.\n"
       << "# Each member's data dir is named below with its source; correct one with\n"
-      << "# `etcd-warden restore-plan --data-dir NAME=PATH`.\n#\n"
-      << "# 1. On EVERY member host: stop etcd (on kubeadm control planes move the static pod\n"
+      << "# `etcd-warden restore-plan --data-dir NAME=PATH`.\n#\n";
+  if (!in.fetch_target.empty()) {
+    out << "# 0. Fetch the snapshot from upload target " << escaped(in.fetch_target)
+        << " (checks its sha256 and etcd's trailer, writes it 0600 beside its sidecar).\n"
+        << "mkdir -p -m 0700 " << shell_quote(in.snapshot.parent_path().string()) << "\n"
+        << "etcd-warden snapshot fetch " << shell_quote(in.fetch_target) << " "
+        << shell_quote(in.fetch_name) << " " << shell_quote(in.snapshot.parent_path().string())
+        << "\n#\n";
+  }
+  out << "# 1. On EVERY member host: stop etcd (on kubeadm control planes move the static pod\n"
       << "#    manifest away instead, and stop kube-apiserver the same way).\n"
       << "systemctl stop etcd\n"
       << "#\n# 2. On EVERY member host: keep the old data until the restore is proven.\n";

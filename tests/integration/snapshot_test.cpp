@@ -435,7 +435,7 @@ TEST_CASE("scheduled re-check: a rotted snapshot fails the next run and is no lo
   auto run = warden_cli(work, yaml, {"job", "snapshot"});
   INFO(run.output);
   CHECK(run.exit_code != 0);
-  CHECK(run.output.find("snapshot ok (") != std::string::npos);  // the new one is good
+  CHECK(run.output.find("local snapshot ok, but re-check failed") != std::string::npos);
   CHECK(run.output.find("re-check failed: " + old.string()) != std::string::npos);
   REQUIRE(files(dir, kSnapshotFile).size() == 2);
 

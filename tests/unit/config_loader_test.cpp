@@ -80,7 +80,7 @@ std::string uncomment_examples(const std::string& text) {
   std::string line;
   bool in_block = false;
   while (std::getline(in, line)) {
-    if (line == "  # tls:" || line == "  # auth:") {
+    if (line == "  # tls:" || line == "  # auth:" || line == "  # upload:") {
       in_block = true;
       line = "  " + line.substr(4);
     } else if (in_block && line.starts_with("  #   ")) {
@@ -637,6 +637,11 @@ TEST_CASE("the shipped config's commented-out examples are valid", "[config][loa
   CHECK(c.etcd.tls->key == "/etc/kubernetes/pki/etcd/healthcheck-client.key");
   REQUIRE(c.etcd.auth);
   CHECK(c.etcd.auth->password_file == "/etc/etcd-warden/password");
+  REQUIRE(c.snapshot.upload.size() == 1);
+  CHECK(c.snapshot.upload[0].name == "offsite");
+  CHECK(c.snapshot.upload[0].s3.bucket == "etcd-backups");
+  CHECK(c.snapshot.upload[0].s3.credentials_file == "/etc/etcd-warden/s3.credentials");
+  CHECK(c.snapshot.upload[0].part_size.value == 16u << 20);
 }
 
 TEST_CASE("files the config names are read at check time, errors at their key",

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "etcd_warden/util/bytes.hpp"
@@ -142,6 +143,40 @@ struct AlarmsJob {
 
 enum class Compression { none, zstd };
 
+// Where snapshot.upload sends snapshots: an S3-compatible bucket. The
+// credentials are never in the YAML: credentials_file is an AWS
+// shared-credentials file or KEY=VALUE lines (config/credentials.hpp), or
+// "$CREDENTIALS_DIRECTORY/NAME" for a systemd LoadCredential=.
+enum class PathStyle { automatic, path, virtual_host };
+
+struct S3Location {
+  std::string endpoint;  // "" = https://s3.<region>.amazonaws.com
+  std::string region{"us-east-1"};
+  std::string bucket;
+  std::string prefix;  // a key prefix, "" or ending in '/': "etcd/prod/"
+  PathStyle path_style = PathStyle::automatic;
+  std::filesystem::path credentials_file;
+  std::filesystem::path ca;  // tls.ca: a PEM bundle; empty: the system's roots
+
+  bool operator==(const S3Location&) const = default;
+};
+
+struct UploadTarget {
+  std::string name;  // in metrics, logs and `snapshot fetch NAME ...`
+  S3Location s3;
+  unsigned keep_last = 14;  // of this member's snapshots in the bucket
+  std::optional<Duration> max_age;
+  Bytes part_size = Bytes::mib(16);  // multipart above this; S3's minimum is 5 MiB
+  unsigned parts_in_flight = 4;      // memory: part_size x parts_in_flight
+  Duration timeout{30min};           // the whole upload of one snapshot
+
+  bool operator==(const UploadTarget&) const = default;
+};
+
+// "$CREDENTIALS_DIRECTORY/": a credentials_file under systemd's LoadCredential=,
+// read from that environment variable when used.
+inline constexpr std::string_view kCredentialsDirectoryPrefix = "$CREDENTIALS_DIRECTORY/";
+
 struct SnapshotJob {
   bool enabled = true;
   std::filesystem::path dir{"/var/lib/etcd-warden/snapshots"};
@@ -156,6 +191,7 @@ struct SnapshotJob {
   std::vector<std::filesystem::path> copy_to;
   std::string hook;
   Duration hook_timeout{5min};
+  std::vector<UploadTarget> upload;  // after each verified local snapshot
   Schedule schedule{6h, 10min};
 
   bool operator==(const SnapshotJob&) const = default;

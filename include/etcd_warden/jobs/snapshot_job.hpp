@@ -1,12 +1,17 @@
 // The snapshot job: streams Maintenance.Snapshot from the local member into a
 // private file (verified sha256 trailer, fsync, atomic rename, optional zstd),
 // writes its sidecar, copies it to copy_to directories, applies retention and
-// runs the hook. A failed or partial snapshot never replaces or deletes a
-// verified one: files only appear by rename after verification, and
+// runs the hook, then uploads it to each snapshot.upload target (on a thread
+// of its own, so a slow bucket holds up neither the loop nor the blocking
+// pool; a failed upload fails the run with "local ok" in its message). A failed or partial snapshot
+// never replaces or deletes a verified one: files only appear by rename after verification, and
 // retention runs only after a success.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "etcd_warden/jobs/job_context.hpp"
@@ -17,7 +22,11 @@ namespace etcd_warden::jobs {
 
 class SnapshotJob {
  public:
-  explicit SnapshotJob(JobContext& context) : context_(context) {}
+  explicit SnapshotJob(JobContext& context);
+  // Stops a running upload (within a second) and waits for its thread.
+  ~SnapshotJob();
+  SnapshotJob(const SnapshotJob&) = delete;
+  SnapshotJob& operator=(const SnapshotJob&) = delete;
   Task<sched::JobResult> run();
 
   // At daemon start, on the blocking pool: removes the hidden partials a
@@ -32,9 +41,13 @@ class SnapshotJob {
  private:
   Task<void> scan_at_start(std::function<void()> done);
   void publish_newest(const std::vector<snapshot::SnapshotEntry>& entries);
+  // Uploads to every target; the problems, one per failed target.
+  Task<std::vector<std::string>> upload(std::filesystem::path file, snapshot::SnapshotInfo info);
 
   JobContext& context_;
   bool cleaned_up_ = false;  // stale partials are removed once per process
+  std::shared_ptr<std::atomic<bool>> stop_uploads_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<asio::thread_pool> upload_thread_;
 };
 
 }  // namespace etcd_warden::jobs

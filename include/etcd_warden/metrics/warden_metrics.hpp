@@ -63,6 +63,15 @@ class WardenMetrics {
   prometheus::Family<prometheus::Gauge>& drill_last_success;
   prometheus::Family<prometheus::Gauge>& drill_duration_seconds;
 
+  // Uploads to snapshot.upload targets, by target: the counters from 0 for
+  // both results (declare_upload_target), the last success's time, size and
+  // duration (absent, 0 and 0 until then).
+  void declare_upload_target(const std::string& target);
+  void snapshot_uploaded(const std::string& target, bool ok);
+  prometheus::Family<prometheus::Gauge>& upload_last_success;
+  prometheus::Family<prometheus::Gauge>& upload_bytes;
+  prometheus::Family<prometheus::Gauge>& upload_duration_seconds;
+
   // etcd_warden_certificate_expiry_timestamp_seconds{path,role}: exactly the
   // certificates of the last check; a file no longer in use loses its series.
   struct CertificateSeries {
@@ -86,6 +95,7 @@ class WardenMetrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& snapshot_recheck_total_;
+  prometheus::Family<prometheus::Counter>& upload_total_;
   prometheus::Family<prometheus::Counter>& job_runs_total_;
   prometheus::Family<prometheus::Histogram>& job_duration_seconds_;
   prometheus::Family<prometheus::Gauge>& job_last_success_;

@@ -34,6 +34,9 @@ struct PlanInput {
   std::string cluster_token;  // a new --initial-cluster-token
   std::string stamp;          // suffix for the moved-aside data dir, e.g. 20261123T1200Z
   std::vector<std::string> etcdctl_flags;  // words, e.g. TLS: {"--cacert", PATH, ...}
+  // A snapshot on an upload target: the plan fetches it to `snapshot` first.
+  std::string fetch_target;
+  std::string fetch_name;
 };
 
 // Lines that are shell commands stand alone; explanations are '#' comments,
