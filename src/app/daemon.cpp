@@ -291,6 +291,7 @@ void Daemon::shutdown() {
   spdlog::info("stopping: no new runs; cancelling etcd calls in flight");
   scheduler_.stop();
   runtime_.context.etcd->cancel_all();
+  runtime_.jobs.cancel_in_flight();
   signals_.cancel();
   watchdog_timer_.cancel();
   pause_timer_.cancel();

@@ -36,6 +36,10 @@ struct JobTable::Jobs {
   jobs::DrillJob drill;
 };
 
+void JobTable::cancel_in_flight() {
+  jobs_->snapshot.cancel_uploads();
+}
+
 JobTable::JobTable(jobs::JobContext& context) : jobs_(std::make_unique<Jobs>(context)) {
   auto* j = jobs_.get();
   specs_.push_back({"status", [](const config::Config&) { return true; },

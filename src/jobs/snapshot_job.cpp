@@ -298,6 +298,11 @@ Task<std::vector<std::string>> SnapshotJob::upload(std::filesystem::path file,
     const UploadDone done = co_await std::move(op);
     context_.board.activity.clear();
     if (context_.status_changed) context_.status_changed();
+    if (stop_uploads_->load()) {
+      spdlog::warn("snapshot upload to {} stopped: the daemon is stopping", target.name);
+      problems.push_back("upload to " + target.name + " stopped (the daemon is stopping)");
+      break;
+    }
     if (!done.credentials_warning.empty())
       spdlog::warn("snapshot upload: {}", done.credentials_warning);
     context_.metrics.snapshot_uploaded(target.name, done.report.ok());

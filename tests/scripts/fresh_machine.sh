@@ -20,8 +20,11 @@ bootstrap_debian bookworm "$work/root" git,ca-certificates
 git clone --quiet "$src" "$work/root/root/etcd-warden"
 echo "fresh_machine: bootstrap took $((SECONDS - start))s; running the quick start" >&2
 
+# --timezone=off: nspawn otherwise bind-mounts the host's /etc/localtime,
+# and tzdata's postinst (awscli pulls it in) cannot replace a mount point.
 nspawn() {
-  systemd-nspawn --quiet --keep-unit --register=no -D "$work/root" --chdir=/root/etcd-warden \
+  systemd-nspawn --quiet --keep-unit --register=no --timezone=off -D "$work/root" \
+    --chdir=/root/etcd-warden \
     --setenv=CI=true --setenv=DEBIAN_FRONTEND=noninteractive "$@"
 }
 # The downloads (apt, Debian 13's etcd) with the host's network; then the two

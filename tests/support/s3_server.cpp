@@ -83,6 +83,10 @@ void S3Server::spawn(bool configure_buckets) {
   po.argv = {"node", script().string(), "--directory",        data_dir_.string(), "--address",
              kHost,  "--port",          std::to_string(port_)};
   if (!options_.log) po.argv.emplace_back("--silent");
+  if (tls()) {
+    po.argv.insert(po.argv.end(),
+                   {"--cert", options_.tls_cert.string(), "--key", options_.tls_key.string()});
+  }
   if (configure_buckets) {
     for (const auto& b : options_.buckets) {
       po.argv.emplace_back("--configure-bucket");
@@ -115,7 +119,7 @@ bool S3Server::wait_answering(std::chrono::milliseconds deadline) {
 }
 
 std::string S3Server::endpoint() const {
-  return std::string("http://") + kHost + ":" + std::to_string(port_);
+  return std::string(tls() ? "https://" : "http://") + kHost + ":" + std::to_string(port_);
 }
 
 bool S3Server::running() {
@@ -124,7 +128,11 @@ bool S3Server::running() {
 
 bool S3Server::answering(std::chrono::milliseconds timeout) const {
   // GET / (ListBuckets) needs no signature in s3rver; any complete response will do.
-  return http_get_full(kHost, port_, "/", timeout).has_value();
+  if (!tls()) return http_get_full(kHost, port_, "/", timeout).has_value();
+  const auto seconds = std::to_string(std::max<double>(0.1, timeout.count() / 1000.0));
+  return run_command({"curl", "-sk", "-o", "/dev/null", "--max-time", seconds, endpoint() + "/"},
+                     {.timeout = timeout + 1s})
+             .exit_code == 0;
 }
 
 std::optional<int> S3Server::stop(std::chrono::milliseconds deadline) {

@@ -30,6 +30,9 @@ struct S3ServerOptions {
   std::vector<std::string> buckets{};  // created at startup (--configure-bucket)
   bool log = true;                     // false: --silent (the start line is still logged)
   std::chrono::milliseconds start_deadline = std::chrono::seconds(20);
+  // Both set: HTTPS (s3rver --cert/--key), endpoint() says https://.
+  std::filesystem::path tls_cert{};
+  std::filesystem::path tls_key{};
 };
 
 // One multipart upload s3rver keeps in its store (initiated, neither
@@ -63,7 +66,7 @@ class S3Server {
   S3Server(const S3Server&) = delete;
   S3Server& operator=(const S3Server&) = delete;
 
-  std::string endpoint() const;  // http://127.0.0.1:PORT
+  std::string endpoint() const;  // http://127.0.0.1:PORT (https:// with TLS)
   std::uint16_t port() const { return port_; }
   const std::filesystem::path& directory() const { return data_dir_; }  // s3rver -d
   const std::filesystem::path& log_path() const { return log_path_; }
@@ -71,6 +74,7 @@ class S3Server {
   std::string log_tail(std::size_t lines = 30) const { return tail_lines(log(), lines); }
 
   bool running();
+  bool tls() const { return !options_.tls_cert.empty(); }
   // Any HTTP response to GET / within the timeout.
   bool answering(std::chrono::milliseconds timeout = std::chrono::seconds(1)) const;
 

@@ -33,6 +33,9 @@ class JobTable {
   const std::vector<JobSpec>& specs() const { return specs_; }
   const JobSpec* find(const std::string& name) const;
   std::string names() const;  // "status, compact, ..." for help and errors
+  // At shutdown: work that would outlast the grace period (uploads to object
+  // storage) ends within a second; the jobs report it as stopped.
+  void cancel_in_flight();
 
  private:
   struct Jobs;

@@ -37,6 +37,9 @@ class SnapshotJob {
   // a restart, so "snapshot stale" alerts stay right). `done` runs on the
   // loop afterwards (tests).
   void start(std::function<void()> done = {});
+  // The daemon is stopping: a running upload ends within a second, and no
+  // other starts.
+  void cancel_uploads() { stop_uploads_->store(true); }
 
  private:
   Task<void> scan_at_start(std::function<void()> done);
