@@ -448,7 +448,7 @@ TEST_CASE("upload: SIGTERM during a hung upload stops the daemon at once",
   server.resume();
 }
 
-TEST_CASE("upload: HTTPS with the target's own CA; without it, one line naming the target",
+TEST_CASE("upload: HTTPS with the target's own CA, without it one line naming the target",
           "[s3][upload][tls][integration]") {
   TempDir work("upload-tls");
   const TlsMaterial tls = make_tls(work / "tls");
