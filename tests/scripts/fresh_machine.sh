@@ -31,8 +31,16 @@ nspawn() {
 # commands in a network namespace of their own, with only a loopback: they
 # install nothing more (install-deps is idempotent) and every server they
 # start listens on 127.0.0.1 there, out of the host's reach.
+# A network that intercepts HTTPS (this workplace's egress proxy) is trusted
+# through CAs the host added to /usr/local/share/ca-certificates: the root
+# gets them too, or npm's download of s3rver fails. A machine on the open
+# internet has none and needs none.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$work/root/usr/local/share/ca-certificates/"
+  nspawn update-ca-certificates >/dev/null
+fi
 start=$SECONDS
-nspawn /bin/bash -c scripts/install-deps
+nspawn --setenv=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt /bin/bash -c scripts/install-deps
 echo "fresh_machine: install-deps took $((SECONDS - start))s" >&2
 start=$SECONDS
 nspawn --private-network \
